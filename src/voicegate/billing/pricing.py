@@ -1,0 +1,108 @@
+"""The rate card: what Resemble charges us per unit, and what we charge on top. Pure functions, no I/O.
+
+`charged = provider_cost x (1 + markup_pct / 100)`, both quantized by `kit.money.quantize_usd` (the one rounding
+rule): `provider_cost = round(quantity x unit_price)`, then `charged = round(provider_cost x (1 + markup/100))`, so
+anyone can recompute `charged` from the two figures shown in a response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+
+from voicegate.kit.money import quantize_usd
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    unit: str
+    usd_per_unit: Decimal
+    verified: bool
+    source: str
+
+
+def _rate(key: str, unit: str, usd: str, source: str | None = None) -> Rate:
+    return Rate(key, unit, Decimal(usd), verified=source is not None, source=source or "unverified default")
+
+
+_PUBLISHED = "best published figure (Resemble pricing research)"
+
+# One row per billable operation. `verified=False` rows are our own defaults where no public price exists;
+# every row can be overridden with RESEMBLE_RATES='{"<key>": "<usd per unit>"}'.
+RATE_CARD: dict[str, Rate] = {
+    rate.key: rate
+    for rate in (
+        _rate("tts", "audio_seconds", "0.0005", _PUBLISHED),
+        _rate("stt", "audio_seconds", "0.001", _PUBLISHED),
+        _rate("detect_audio", "audio_seconds", "0.001", _PUBLISHED),
+        _rate("detect_video", "video_seconds", "0.07", _PUBLISHED),
+        _rate("detect_image", "images_processed", "0.01"),
+        _rate("watermark_apply", "audio_seconds", "0.0005", _PUBLISHED),
+        _rate("watermark_detect", "audio_seconds", "0.0002", _PUBLISHED),
+        _rate("enhance", "audio_seconds", "0.0005"),
+        _rate("edit", "audio_seconds", "0.0005"),
+        _rate("intelligence", "requests", "0.01"),
+        _rate("tracing", "requests", "0.005"),
+        _rate("identity_search", "searches", "0.005"),
+        _rate("identity_enroll", "enrollments", "0.01"),
+        _rate("voice_build", "voice_subscriptions", "1.00"),
+        _rate("voice_design", "requests", "0.05"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Quote:
+    rate_key: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    provider_cost: Decimal
+    markup_pct: Decimal
+    charged: Decimal
+    currency: str = "USD"
+
+    def as_billing(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "quantity": float(self.quantity),
+            "unit_price": str(self.unit_price),
+            "provider_cost": str(self.provider_cost),
+            "markup_pct": str(self.markup_pct),
+            "charged": str(self.charged),
+            "currency": self.currency,
+        }
+
+
+class RateCard:
+    def __init__(self, markup_pct: Decimal, overrides: Mapping[str, Decimal] | None = None) -> None:
+        if markup_pct < 0:
+            raise ValueError("RESEMBLE_MARKUP_PCT must not be negative")
+        self.markup_pct = Decimal(markup_pct)
+        self.rates = dict(RATE_CARD)
+        for key, value in (overrides or {}).items():
+            if key not in self.rates:
+                raise ValueError(f"RESEMBLE_RATES names an unknown rate {key!r}; known: {sorted(self.rates)}")
+            try:
+                usd = Decimal(str(value))
+            except InvalidOperation as exc:
+                raise ValueError(f"RESEMBLE_RATES[{key!r}] is not a number") from exc
+            if usd < 0:
+                raise ValueError(f"RESEMBLE_RATES[{key!r}] must not be negative")
+            self.rates[key] = replace(self.rates[key], usd_per_unit=usd, verified=True, source="configuration")
+
+    def quote(self, rate_key: str, quantity: Decimal) -> Quote:
+        rate = self.rates[rate_key]
+        provider_cost = quantize_usd(quantity * rate.usd_per_unit)
+        charged = quantize_usd(provider_cost * (1 + self.markup_pct / 100))
+        return Quote(
+            rate_key=rate_key,
+            unit=rate.unit,
+            quantity=quantity,
+            unit_price=rate.usd_per_unit,
+            provider_cost=provider_cost,
+            markup_pct=self.markup_pct,
+            charged=charged,
+        )

@@ -1,0 +1,176 @@
+"""`voicegate` command line: serve the gateway or the simulator, migrate, and administer users, keys and credit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate.admin import service as admin_service
+from voicegate.config import get_settings
+from voicegate.db import migrate
+from voicegate.db.session import create_engine, create_sessionmaker
+from voicegate.errors import GatewayError
+
+app = typer.Typer(help="voicegate: a metered gateway for Resemble AI's voice platform.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+credits_app = typer.Typer(help="Grant or correct credit.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(credits_app, name="credits")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(get_settings().effective_database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(get_settings().effective_database_url)
+    try:
+        return asyncio.run(run())
+    except GatewayError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+def _emit(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        for key, value in data.items():
+            typer.echo(f"{key}: {value}")
+
+
+def _usd(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise typer.BadParameter(f"not a number: {value}") from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Apply migrations and serve the gateway."""
+    import uvicorn
+
+    from voicegate.cli.demo import ensure_demo_user
+
+    settings = get_settings()
+    migrate.upgrade(settings.effective_database_url)
+    if not settings.is_production:
+        ensure_demo_user(settings, host, port)
+    uvicorn.run("voicegate.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    api_key: Annotated[str | None, typer.Option(help="Key the simulator requires (any key if unset).")] = None,
+) -> None:
+    """Serve the bundled Resemble simulator."""
+    from voicegate.simulator.server import serve as serve_simulator
+
+    serve_simulator(host=host, port=port, api_key=api_key)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply database migrations up to the latest revision."""
+    migrate.upgrade(get_settings().effective_database_url)
+    typer.echo("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email address.")],
+    credits: Annotated[str, typer.Option(help="Opening credit in USD.")] = "0",
+    tier: Annotated[str, typer.Option(help="Plan tier.")] = "standard",
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user and print their first API key (shown only once)."""
+    amount = _usd(credits)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        user, issued = await admin_service.create_user(session, email=email, credits_usd=amount, tier=tier)
+        return {
+            "id": user.id,
+            "email": user.email,
+            "credits_usd": str(user.balance_usd),
+            "api_key": issued.plaintext,
+        }
+
+    _emit(_with_session(work), as_json)
+
+
+@credits_app.command("grant")
+def credits_grant(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    amount: Annotated[str, typer.Argument(help="USD to add; negative for a correction.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add credit to a user (or correct it downwards, never below zero)."""
+    value = _usd(amount)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        user = await admin_service.grant_credits(session, user_id, value, note)
+        return {"id": user.id, "credits_usd": str(user.balance_usd)}
+
+    _emit(_with_session(work), as_json)
+
+
+@keys_app.command("issue")
+def keys_issue(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+    as_json: JsonOption = False,
+) -> None:
+    """Issue a new API key (shown only once)."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        issued = await admin_service.issue_key(session, user_id, name)
+        return {"id": issued.key.id, "prefix": issued.key.prefix, "api_key": issued.plaintext}
+
+    _emit(_with_session(work), as_json)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an API key; tokens issued for it stop working at once."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        key = await admin_service.revoke_key(session, key_id)
+        return {"id": key.id, "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+    _emit(_with_session(work), as_json)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Typed settings, read once from the environment.
+
+Embedded defaults (SQLite, local storage, in-process limiter, the bundled simulator) apply whenever a URL or key
+is unset, so `make run` works on a fresh machine. Production mode (`VOICEGATE_ENV=production`) refuses to start
+with missing or placeholder secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from decimal import Decimal
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "test", "dev"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Deployment
+    voicegate_env: Literal["development", "production"] = "development"
+    var_dir: Path = Path("./var")
+    public_base_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+
+    # Upstream (Resemble)
+    resemble_api_key: SecretStr | None = None
+    resemble_base_url: str = "https://app.resemble.ai/api/v2"
+    resemble_synth_url: str = "https://f.cluster.resemble.ai"
+    resemble_connect_timeout_s: float = 5.0
+    resemble_read_timeout_s: float = 60.0
+    resemble_max_retries: int = 2
+    resemble_breaker_failures: int = 5
+    resemble_breaker_reset_s: float = 30.0
+
+    # Billing
+    resemble_markup_pct: Decimal = Decimal("20.0")
+    resemble_rates: dict[str, Decimal] = Field(default_factory=dict)
+    hold_ttl_s: int = 900
+
+    # Webhooks and plan gate
+    resemble_webhook_secret: SecretStr | None = None
+    resemble_business_plan_active: bool = False
+
+    # Storage
+    storage_backend: Literal["local", "r2", "s3"] = "local"
+    storage_local_dir: Path | None = None
+    r2_endpoint_url: str | None = None
+    r2_bucket: str | None = None
+    r2_access_key_id: SecretStr | None = None
+    r2_secret_access_key: SecretStr | None = None
+    r2_region: str = "auto"
+    r2_public_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    presign_ttl_s: int = 3600
+
+    # Database and Redis
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    # Rate limits: JSON object, capability -> `limits` notation, e.g. {"tts": "5/minute"}
+    resemble_rate_limits: dict[str, str] = Field(default_factory=dict)
+
+    # Secrets
+    admin_api_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_s: int = 3600
+
+    @field_validator("resemble_rate_limits", "resemble_rates", mode="before")
+    @classmethod
+    def _parse_json_object(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object")
+        return value
+
+    @model_validator(mode="after")
+    def _check_production_secrets(self) -> Settings:
+        if self.voicegate_env != "production":
+            return self
+        problems = []
+        for name in ("jwt_secret", "admin_api_key", "resemble_api_key", "resemble_webhook_secret"):
+            value: SecretStr | None = getattr(self, name)
+            if value is None or value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append(name.upper())
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("JWT_SECRET (shorter than 32 characters)")
+        if self.database_url is None:
+            problems.append("DATABASE_URL")
+        if problems:
+            raise ValueError("production mode needs real values for: " + ", ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.voicegate_env == "production"
+
+    @property
+    def uses_simulator(self) -> bool:
+        return self.resemble_api_key is None
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.var_dir / 'voicegate.db').as_posix()}"
+
+    @property
+    def effective_storage_dir(self) -> Path:
+        return self.storage_local_dir or self.var_dir / "storage"
+
+    @cached_property
+    def signing_secret(self) -> str:
+        """The JWT/URL signing secret; in development it is generated once and kept under `var_dir`."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.var_dir / "jwt_secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

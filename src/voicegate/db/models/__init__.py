@@ -1,0 +1,25 @@
+"""Every ORM model, imported here so `Base.metadata` knows all tables (Alembic autogenerate, tests)."""
+
+from voicegate.db.models.api_key import ApiKey
+from voicegate.db.models.credit_hold import CreditHold
+from voicegate.db.models.idempotency_key import IdempotencyKey
+from voicegate.db.models.ledger_entry import LedgerEntry
+from voicegate.db.models.provider_resemble_asset import ProviderResembleAsset
+from voicegate.db.models.provider_resemble_job import ProviderResembleJob
+from voicegate.db.models.provider_resemble_request import ProviderResembleRequest
+from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
+from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
+from voicegate.db.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "CreditHold",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "ProviderResembleAsset",
+    "ProviderResembleJob",
+    "ProviderResembleRequest",
+    "ProviderResembleUsage",
+    "ProviderResembleWebhookEvent",
+    "User",
+]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voicegate.db.base import Base, CreatedAtMixin, IdMixin, Micros, UTCDateTime
+
+
+class ProviderResembleJob(IdMixin, CreatedAtMixin, Base):
+    """An asynchronous Resemble job (STT, enhance, detect, ...) tracked until it is completed or failed."""
+
+    __tablename__ = "provider_resemble_job"
+    __table_args__ = (UniqueConstraint("capability", "upstream_id"),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("provider_resemble_request.id", ondelete="CASCADE"), nullable=False
+    )
+    capability: Mapped[str] = mapped_column(String(32), nullable=False)
+    upstream_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    quantity: Mapped[Decimal | None] = mapped_column(Micros(), nullable=True)
+    callback_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    callback_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

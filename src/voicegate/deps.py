@@ -1,0 +1,59 @@
+"""Annotated dependency aliases shared by every router, so route signatures read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate.billing.pricing import RateCard
+from voicegate.config import Settings
+from voicegate.storage.base import StorageBackend
+from voicegate.upstream.client import ResembleClient
+
+
+def get_settings_from_app(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A unit of work: committed when the route returns normally, rolled back when it raises.
+
+    `scope="function"` makes FastAPI run the commit before the response is sent, so a client never sees a
+    success whose writes are not durable.
+    """
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_upstream(request: Request) -> ResembleClient:
+    client: ResembleClient = request.app.state.upstream
+    return client
+
+
+def get_storage(request: Request) -> StorageBackend:
+    storage: StorageBackend = request.app.state.storage
+    return storage
+
+
+def get_rate_card(request: Request) -> RateCard:
+    card: RateCard = request.app.state.rate_card
+    return card
+
+
+UpstreamDep = Annotated[ResembleClient, Depends(get_upstream)]
+StorageDep = Annotated[StorageBackend, Depends(get_storage)]
+RateCardDep = Annotated[RateCard, Depends(get_rate_card)]

@@ -1,0 +1,148 @@
+"""Domain errors carry their HTTP status; one set of handlers renders every error as `{"detail": ...}`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    status_code = 400
+    detail = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.detail
+        self.status_code = status_code or self.status_code
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(GatewayError):
+    status_code = 400
+
+
+class Unauthorized(GatewayError):
+    status_code = 401
+    detail = "Not authenticated"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(GatewayError):
+    status_code = 403
+    detail = "Forbidden"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    detail = "Not found"
+
+
+class Conflict(GatewayError):
+    status_code = 409
+    detail = "Conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    detail = "Payload too large"
+
+
+class Unprocessable(GatewayError):
+    status_code = 422
+    detail = "Validation error"
+
+
+class InsufficientCredits(GatewayError):
+    status_code = 402
+    detail = "Insufficient credits"
+
+
+class RateLimited(GatewayError):
+    status_code = 429
+    detail = "Rate limit exceeded"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class PlanGated(GatewayError):
+    status_code = 503
+    detail = (
+        "This capability needs Resemble's Business-plan, which this gateway has not enabled yet; "
+        "ask support to request the upgrade."
+    )
+
+
+class UpstreamError(GatewayError):
+    """Resemble failed (5xx, malformed answer, account-level refusal): the gateway answers 502."""
+
+    status_code = 502
+    detail = "Resemble upstream error"
+
+
+class UpstreamTimeout(UpstreamError):
+    detail = "Resemble upstream error"
+
+
+class UpstreamUnavailable(GatewayError):
+    """The circuit breaker is open: upstream is not called at all."""
+
+    status_code = 503
+    detail = "Resemble upstream temporarily unavailable (circuit open)"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class UpstreamRejected(GatewayError):
+    """Resemble refused the input itself (400/404/422): passed through with the same status and its message."""
+
+
+def _render(status_code: int, detail: Any, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=dict(headers or {}))
+
+
+async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatewayError)
+    return _render(exc.status_code, exc.detail, exc.headers, **exc.extra)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    return _render(422, errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return _render(exc.status_code, exc.detail, exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", extra={"path": request.url.path})
+    return _render(500, "Internal server error")
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

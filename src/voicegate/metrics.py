@@ -1,0 +1,20 @@
+"""Process-wide Prometheus counters, exposed at `GET /metrics`."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+upstream_requests = Counter("voicegate_upstream_requests_total", "Calls made to Resemble", ["operation", "outcome"])
+upstream_latency = Histogram("voicegate_upstream_latency_seconds", "Latency of calls to Resemble", ["operation"])
+breaker_rejections = Counter(
+    "voicegate_upstream_breaker_rejections_total", "Requests refused because the circuit was open"
+)
+storage_failures = Counter(
+    "voicegate_storage_failures_total", "Media that could not be mirrored to storage", ["operation"]
+)
+ratelimit_degraded = Counter(
+    "voicegate_ratelimit_degraded_total", "Rate-limit checks let through because the limiter store failed"
+)
+ratelimit_rejections = Counter("voicegate_ratelimit_rejections_total", "Requests refused with 429", ["capability"])
+charges = Counter("voicegate_charges_total", "Captured charges", ["capability"])
+holds_swept = Counter("voicegate_holds_swept_total", "Stale credit holds released by the sweep")

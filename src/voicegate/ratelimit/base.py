@@ -1,0 +1,167 @@
+"""The per-(user, capability) limiter: a true moving window from the `limits` library over an async store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from limits import RateLimitItem
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+from voicegate import metrics
+from voicegate.errors import RateLimited
+from voicegate.ratelimit.rules import Capability
+
+log = logging.getLogger("voicegate.ratelimit")
+
+# What a failing store raises: storages are built with wrap_exceptions=True (client errors become
+# StorageError); TimeoutError is our own deadline; OSError covers socket errors that escape the client.
+STORE_ERRORS: tuple[type[BaseException], ...] = (StorageError, TimeoutError, OSError)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_s: int
+    reset_at: float
+    """Unix time at which one more request fits in the window."""
+    degraded: bool = False
+    """True when the store failed and the request was let through unchecked."""
+
+
+def describe(item: RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return f"{item.amount} per {item.multiples} {unit}{'s' if item.multiples > 1 else ''}"
+
+
+class Limiter:
+    """Sliding-window caps per (user_id, capability); degrades open if the store fails.
+
+    `deadline_s` bounds each whole check, whatever the store client's own timeouts and retries do; after a
+    store failure the next `store_retry_s` seconds of checks degrade open without touching the store.
+    `store_label` names the store in log lines and must not contain credentials.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        caps: Mapping[Capability, RateLimitItem],
+        *,
+        deadline_s: float = 0.5,
+        warn_every_s: float = 30.0,
+        store_retry_s: float = 1.0,
+        store_label: str = "memory",
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        missing = set(Capability) - set(caps)
+        if missing:
+            raise ValueError(f"no rate limit for: {', '.join(sorted(missing))}")
+        self._strategy = MovingWindowRateLimiter(storage)
+        self._caps = MappingProxyType(dict(caps))
+        self._deadline_s = deadline_s
+        self._warn_every_s = warn_every_s
+        self._store_retry_s = store_retry_s
+        self._skip_store_until = 0.0
+        self._store_label = store_label
+        self._on_close = on_close
+        self._warned = False  # a degraded warning was logged and no recovery logged since
+        self._last_warning_at: float | None = None
+        self._unlogged_degraded = 0
+
+    @property
+    def caps(self) -> Mapping[Capability, RateLimitItem]:
+        return self._caps
+
+    async def hit(self, user_id: str, capability: Capability) -> Decision:
+        """Count one request against the user's window for `capability` and say whether it may proceed."""
+        item = self._caps[capability]
+        if time.monotonic() < self._skip_store_until:
+            # The store just failed: skip it briefly so a hung Redis does not cost every request a timeout.
+            self._note_degraded(None)
+            return self._degraded_decision(item)
+        identifiers = (capability.value, user_id)
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                allowed = await self._strategy.hit(item, *identifiers)
+                stats = await self._strategy.get_window_stats(item, *identifiers)
+        except STORE_ERRORS as exc:
+            self._skip_store_until = time.monotonic() + self._store_retry_s
+            self._note_degraded(exc)
+            return self._degraded_decision(item)
+        self._note_healthy()
+        retry_after_s = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
+        return Decision(
+            allowed=allowed,
+            limit=item.amount,
+            remaining=max(0, stats.remaining),
+            retry_after_s=retry_after_s,
+            reset_at=stats.reset_time,
+        )
+
+    async def check_or_raise(self, user_id: str, capability: Capability) -> Decision:
+        """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
+        decision = await self.hit(user_id, capability)
+        if not decision.allowed:
+            metrics.ratelimit_rejections.labels(capability=capability.value).inc()
+            raise RateLimited(
+                f"Rate limit exceeded for {capability.value}: {describe(self._caps[capability])}; "
+                f"retry in {decision.retry_after_s} s",
+                decision.retry_after_s,
+            )
+        return decision
+
+    async def close(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            await on_close()
+
+    @staticmethod
+    def _degraded_decision(item: RateLimitItem) -> Decision:
+        return Decision(
+            allowed=True,
+            limit=item.amount,
+            remaining=item.amount,
+            retry_after_s=0,
+            reset_at=time.time(),
+            degraded=True,
+        )
+
+    def _note_degraded(self, exc: BaseException | None) -> None:
+        metrics.ratelimit_degraded.inc()
+        now = time.monotonic()
+        # One warning per `warn_every_s`, however many requests arrive; the metric still counts each one.
+        throttled = self._last_warning_at is not None and now - self._last_warning_at < self._warn_every_s
+        if exc is None or throttled:
+            self._unlogged_degraded += 1
+            return
+        since = f" ({self._unlogged_degraded} more since the last warning)" if self._unlogged_degraded else ""
+        log.warning(
+            "rate-limit store %s unavailable (%s); letting requests through unchecked%s",
+            self._store_label,
+            _reason(exc),
+            since,
+        )
+        self._last_warning_at = now
+        self._unlogged_degraded = 0
+        self._warned = True
+
+    def _note_healthy(self) -> None:
+        # The warning throttle survives recoveries so a flapping store cannot flood the log either.
+        if self._warned:
+            self._warned = False
+            log.info("rate-limit store %s reachable again; limits enforced", self._store_label)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, StorageError):
+        exc = exc.storage_error
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

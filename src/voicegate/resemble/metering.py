@@ -1,0 +1,143 @@
+"""The one request path every billed capability takes:
+hold credit -> call Resemble -> capture + usage row (one transaction), or release on failure.
+
+Each step is its own short transaction. The hold and the pending request row are committed before upstream is
+called, so a crash mid-call leaves evidence (swept later), never a silent charge or a silent loss.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate import metrics
+from voicegate.billing import ledger
+from voicegate.billing.pricing import Quote
+from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleUsage
+from voicegate.errors import GatewayError
+from voicegate.kit.time import utc_now
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Metered:
+    request: ProviderResembleRequest
+    usage: ProviderResembleUsage
+
+
+async def open_request(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    capability: str,
+    operation: str,
+    estimate: Quote,
+    hold_ttl: timedelta,
+) -> tuple[ProviderResembleRequest, CreditHold]:
+    request = ProviderResembleRequest(user_id=user_id, capability=capability, operation=operation)
+    session.add(request)
+    await session.flush()
+    try:
+        hold = await ledger.place_hold(session, user_id, request.id, estimate.charged, hold_ttl)
+    except GatewayError:
+        await session.rollback()
+        raise
+    await session.commit()
+    return request, hold
+
+
+async def fail_request(
+    session: AsyncSession,
+    request: ProviderResembleRequest,
+    hold: CreditHold,
+    error: GatewayError,
+    latency_ms: int,
+) -> None:
+    request.status = "failed"
+    request.upstream_status = error.extra.get("upstream_status") or error.status_code
+    request.error = str(error.detail)[:500]
+    request.latency_ms = latency_ms
+    request.completed_at = utc_now()
+    await ledger.release(session, hold, note=f"upstream failed: {error.status_code}")
+    await session.commit()
+
+
+async def settle_request(
+    session: AsyncSession,
+    request: ProviderResembleRequest,
+    hold: CreditHold,
+    quote: Quote,
+    raw_response: dict[str, Any],
+    latency_ms: int,
+) -> ProviderResembleUsage:
+    """Capture the real price and write the usage row in one transaction."""
+    await ledger.capture(session, hold, quote.charged)
+    usage = ProviderResembleUsage(
+        user_id=request.user_id,
+        request_id=request.id,
+        capability=request.capability,
+        unit=quote.unit,
+        quantity=quote.quantity,
+        unit_price_usd=quote.unit_price,
+        provider_cost_usd=quote.provider_cost,
+        markup_pct=quote.markup_pct,
+        charged_usd=quote.charged,
+    )
+    session.add(usage)
+    request.status = "succeeded"
+    request.upstream_status = 200
+    request.latency_ms = latency_ms
+    request.raw_response = json.dumps(raw_response)
+    request.completed_at = utc_now()
+    await session.commit()
+    metrics.charges.labels(request.capability).inc()
+    return usage
+
+
+async def metered_call(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    capability: str,
+    operation: str,
+    estimate: Quote,
+    hold_ttl: timedelta,
+    call: Callable[[], Awaitable[T]],
+    price: Callable[[T], tuple[Quote, dict[str, Any]]],
+) -> tuple[Metered, T]:
+    """Run one billed upstream call. `price` turns the upstream result into the real quote and the raw response
+    to keep (without media bytes)."""
+    request, hold = await open_request(
+        session,
+        user_id=user_id,
+        capability=capability,
+        operation=operation,
+        estimate=estimate,
+        hold_ttl=hold_ttl,
+    )
+    started = time.perf_counter()
+    try:
+        result = await call()
+    except GatewayError as error:
+        await fail_request(session, request, hold, error, int((time.perf_counter() - started) * 1000))
+        raise
+    except BaseException:
+        # Anything else (a bug, a cancelled request): give the credit back before propagating.
+        await session.rollback()
+        await ledger.release(session, hold, note="request aborted")
+        await session.commit()
+        raise
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    quote, raw = price(result)
+    usage = await settle_request(session, request, hold, quote, raw, latency_ms)
+    return Metered(request=request, usage=usage), result

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+
+from voicegate.auth.dependencies import CurrentUser
+from voicegate.billing import idempotency
+from voicegate.deps import RateCardDep, SessionDep, SettingsDep, StorageDep, UpstreamDep
+from voicegate.ratelimit.dependencies import RateLimit
+from voicegate.resemble.tts import service
+from voicegate.resemble.tts.schemas import SynthesizeCreate, SynthesizeRead
+
+router = APIRouter(prefix="/resemble/tts", tags=["text-to-speech"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    402: {"description": "Insufficient credits"},
+    429: {"description": "Rate limit exceeded"},
+    502: {"description": "Resemble upstream error"},
+    503: {"description": "Upstream circuit open"},
+}
+
+
+@router.post("/synthesize", response_model=SynthesizeRead, responses=ERRORS, dependencies=[Depends(RateLimit("tts"))])
+async def synthesize(
+    body: SynthesizeCreate,
+    user: CurrentUser,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    upstream: UpstreamDep,
+    storage: StorageDep,
+    rate_card: RateCardDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    deps = service.TtsDeps(
+        session=session,
+        upstream=upstream,
+        storage=storage,
+        rate_card=rate_card,
+        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
+        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
+    )
+    outcome = await idempotency.run_once(
+        session,
+        user_id=user.id,
+        key=idempotency_key,
+        operation="tts.synthesize",
+        payload=body.model_dump(mode="json"),
+        produce=lambda: service.synthesize(deps, user.id, body),
+    )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.body
+
+
+@router.get("/voices", responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
+async def list_voices(
+    upstream: UpstreamDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=10, le=1000)] = 10,
+) -> dict[str, Any]:
+    return await service.list_voices(upstream, page, page_size)
+
+
+@router.get("/voices/{voice_uuid}", responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
+async def get_voice(
+    upstream: UpstreamDep, voice_uuid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+) -> dict[str, Any]:
+    return await service.get_voice(upstream, voice_uuid)

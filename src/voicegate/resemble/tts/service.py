@@ -1,0 +1,149 @@
+"""Text-to-speech: one billed synthesis, mirrored to `tts-output/`, and the free voice catalogue."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate.billing.pricing import Quote, RateCard
+from voicegate.errors import Unprocessable, UpstreamError
+from voicegate.kit.time import isoformat_z
+from voicegate.resemble.metering import metered_call
+from voicegate.resemble.tts.schemas import SynthesizeCreate
+from voicegate.storage import service as storage_service
+from voicegate.storage.base import StorageBackend
+from voicegate.storage.retention import AssetClass
+from voicegate.upstream.client import ResembleClient
+
+# An upper bound on speech length used for the credit hold: 0.15 s per character is slower than any voice
+# speaks at speed 1.0 (typical is 0.06-0.08 s), plus a second of padding; the real duration is what is charged.
+HOLD_SECONDS_PER_CHAR = Decimal("0.15")
+CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+@dataclass(frozen=True)
+class TtsDeps:
+    session: AsyncSession
+    upstream: ResembleClient
+    storage: StorageBackend
+    rate_card: RateCard
+    hold_ttl: timedelta
+    presign_ttl: timedelta
+
+
+def upstream_payload(body: SynthesizeCreate) -> dict[str, Any]:
+    """Map our request onto Resemble's /synthesize fields; speed and language become SSML, which it understands."""
+    data = body.text
+    is_ssml = data.lstrip().startswith("<speak")
+    if (body.speed not in (None, 1.0) or body.language) and is_ssml:
+        raise Unprocessable("speed and language cannot be combined with SSML text; put them in the SSML")
+    if not is_ssml and (body.speed not in (None, 1.0) or body.language):
+        inner = escape(data)
+        if body.speed not in (None, 1.0):
+            inner = f'<prosody rate="{round((body.speed or 1.0) * 100)}%">{inner}</prosody>'
+        if body.language:
+            inner = f'<lang xml:lang="{body.language}">{inner}</lang>'
+        data = f"<speak>{inner}</speak>"
+    payload: dict[str, Any] = {
+        "voice_uuid": body.voice_uuid,
+        "data": data,
+        "output_format": body.output_format,
+    }
+    if body.precision:
+        payload["precision"] = body.precision
+    if body.sample_rate:
+        payload["sample_rate"] = str(body.sample_rate)
+    if body.title:
+        payload["title"] = body.title
+    return payload
+
+
+def estimate(rate_card: RateCard, body: SynthesizeCreate) -> Quote:
+    seconds = HOLD_SECONDS_PER_CHAR * len(body.text) / Decimal(str(body.speed or 1.0)) + 1
+    return rate_card.quote("tts", seconds.quantize(Decimal("0.001")))
+
+
+def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
+    try:
+        audio = base64.b64decode(result["audio_content"], validate=True)
+        duration = Decimal(str(result["duration"]))
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise UpstreamError(extra={"reason": "synthesis response without audio or duration"}) from exc
+    if not audio or duration < 0:
+        raise UpstreamError(extra={"reason": "synthesis response with empty audio"})
+    return audio, duration
+
+
+async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dict[str, Any]:
+    payload = upstream_payload(body)
+
+    async def call() -> dict[str, Any]:
+        result = await deps.upstream.synthesize(payload)
+        _decode_audio(result)  # a malformed success is an upstream failure: released, not charged
+        return result
+
+    def price(result: dict[str, Any]) -> tuple[Quote, dict[str, Any]]:
+        _, duration = _decode_audio(result)
+        raw = {k: v for k, v in result.items() if k != "audio_content"}
+        return deps.rate_card.quote("tts", duration.quantize(Decimal("0.000001"))), raw
+
+    metered, result = await metered_call(
+        deps.session,
+        user_id=user_id,
+        capability="tts",
+        operation="synthesize",
+        estimate=estimate(deps.rate_card, body),
+        hold_ttl=deps.hold_ttl,
+        call=call,
+        price=price,
+    )
+    audio, duration = _decode_audio(result)
+    fmt = str(result.get("output_format") or body.output_format).lower()
+    fmt = fmt if fmt in CONTENT_TYPES else body.output_format
+    asset = await storage_service.mirror_bytes(
+        deps.session,
+        deps.storage,
+        user_id=user_id,
+        request_id=metered.request.id,
+        asset_class=AssetClass.TTS_OUTPUT,
+        data=audio,
+        ext=fmt,
+        content_type=CONTENT_TYPES[fmt],
+    )
+    link = await storage_service.presign(deps.storage, asset, deps.presign_ttl) if asset else None
+    usage = metered.usage
+    return {
+        "request_id": metered.request.id,
+        "audio_content": result["audio_content"],
+        "audio_duration": float(duration),
+        "output_format": fmt,
+        "sample_rate": result.get("sample_rate"),
+        "audio_url": link.url if link else None,
+        "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
+        "resemble_url": result.get("url") or result.get("audio_src"),
+        "billing": {
+            "unit": usage.unit,
+            "quantity": float(usage.quantity),
+            "unit_price": str(usage.unit_price_usd),
+            "provider_cost": str(usage.provider_cost_usd),
+            "markup_pct": str(usage.markup_pct),
+            "charged": str(usage.charged_usd),
+            "currency": usage.currency,
+        },
+        "raw_response": {k: v for k, v in result.items() if k != "audio_content"},
+    }
+
+
+async def list_voices(upstream: ResembleClient, page: int, page_size: int) -> dict[str, Any]:
+    return await upstream.list_voices(page=page, page_size=page_size)
+
+
+async def get_voice(upstream: ResembleClient, voice_uuid: str) -> dict[str, Any]:
+    return await upstream.get_voice(voice_uuid)

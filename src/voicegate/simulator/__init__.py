@@ -1,0 +1,11 @@
+"""A standalone simulator of the subset of Resemble AI's HTTP API that the gateway uses.
+
+It deliberately imports nothing else from `voicegate`: it is an independent implementation of the
+wire protocol.
+"""
+
+from .app import create_simulator_app
+from .state import SimulatorState
+from .voices import SEEDED_VOICES
+
+__all__ = ["SEEDED_VOICES", "SimulatorState", "create_simulator_app"]

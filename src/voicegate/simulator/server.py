@@ -1,0 +1,83 @@
+"""Run the simulator under uvicorn, in the foreground (`serve`) or in a background thread (tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from .app import create_simulator_app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8090, api_key: str | None = None) -> None:
+    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`."""
+    uvicorn.run(create_simulator_app(api_key), host=host, port=port, lifespan="off", ws="none")
+
+
+@dataclass(frozen=True)
+class RunningSimulator:
+    app: FastAPI
+    base_url: str  # e.g. http://127.0.0.1:54321
+
+    @property
+    def app_api_url(self) -> str:
+        """Stands in for https://app.resemble.ai/api/v2."""
+        return f"{self.base_url}/api/v2"
+
+    @property
+    def synth_url(self) -> str:
+        """Stands in for https://f.cluster.resemble.ai (POST {synth_url}/synthesize)."""
+        return self.base_url
+
+
+@contextmanager
+def running_simulator(
+    app: FastAPI | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+    shutdown_timeout: int = 3,
+    **uvicorn_options: Any,
+) -> Iterator[RunningSimulator]:
+    """Serve `app` (default: a fresh simulator) with uvicorn in a daemon thread; port 0 picks a free port.
+
+    On exit the server stops; requests still in flight (e.g. a long `timeout` fault) are cancelled after
+    `shutdown_timeout` seconds. `uvicorn_options` go to `uvicorn.Config` (e.g. `http="h11"`,
+    `loop="asyncio"`).
+    """
+    app = app if app is not None else create_simulator_app()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        ws="none",
+        log_config=None,
+        log_level="warning",
+        timeout_graceful_shutdown=shutdown_timeout,
+        **uvicorn_options,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="resemble-simulator", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("Resemble simulator failed to start")
+            time.sleep(0.01)
+        bound_host, bound_port = sock.getsockname()[:2]
+        yield RunningSimulator(app=app, base_url=f"http://{bound_host}:{bound_port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=shutdown_timeout + 5)
+        sock.close()

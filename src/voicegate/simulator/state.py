@@ -1,0 +1,134 @@
+"""Mutable simulator state: injected faults, the request log and the voice catalogue.
+
+Everything lives on one `SimulatorState` held at `app.state.simulator`. A lock guards every mutation so
+that tests reading the state from another thread (e.g. uvicorn in a background thread) see consistent data.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.requests import HTTPConnection
+
+FaultMode = Literal["status", "timeout", "reset", "malformed"]
+FAULT_MODES: tuple[FaultMode, ...] = ("status", "timeout", "reset", "malformed")
+DEFAULT_TIMEOUT_DELAY_MS = 30_000
+REQUEST_LOG_LIMIT = 1_000
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    api_key: str | None
+    seconds_per_char: float
+
+
+@dataclass
+class Fault:
+    id: str
+    path: str
+    status: int
+    count: int  # remaining injections; -1 = forever
+    delay_ms: int
+    mode: FaultMode
+    pattern: re.Pattern[str] = field(repr=False)
+    hits: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "status": self.status,
+            "count": self.count,
+            "delay_ms": self.delay_ms,
+            "mode": self.mode,
+            "hits": self.hits,
+        }
+
+
+class SimulatorState:
+    def __init__(self, settings: SimulatorSettings, voices: list[dict[str, Any]]) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._fault_ids = itertools.count(1)
+        self._faults: list[Fault] = []
+        self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+        self._voices: dict[str, dict[str, Any]] = {v["uuid"]: copy.deepcopy(v) for v in voices}
+
+    # faults
+
+    def add_fault(self, *, path: str, status: int, count: int, delay_ms: int, mode: FaultMode) -> Fault:
+        pattern = re.compile(path)
+        with self._lock:
+            fault = Fault(
+                id=f"fault_{next(self._fault_ids)}",
+                path=path,
+                status=status,
+                count=count,
+                delay_ms=delay_ms,
+                mode=mode,
+                pattern=pattern,
+            )
+            self._faults.append(fault)
+            return fault
+
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, path: str) -> Fault | None:
+        """Consume one injection of the oldest fault matching `path`; exhausted faults are dropped."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.pattern.search(path):
+                    fault.hits += 1
+                    if fault.count > 0:
+                        fault.count -= 1
+                        if fault.count == 0:
+                            self._faults.remove(fault)
+                    return copy.copy(fault)
+            return None
+
+    # request log
+
+    def record_request(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(entry)
+
+    def set_response_status(self, entry: dict[str, Any], status: int) -> None:
+        with self._lock:
+            entry["status"] = status
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._requests))
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # voices
+
+    def voices(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._voices.values()))
+
+    def voice(self, voice_uuid: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._voices.get(voice_uuid)
+            return copy.deepcopy(found) if found is not None else None
+
+
+def get_state(conn: HTTPConnection) -> SimulatorState:
+    state = conn.app.state.simulator
+    assert isinstance(state, SimulatorState)
+    return state

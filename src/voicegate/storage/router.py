@@ -1,0 +1,72 @@
+"""`GET /files/{key}`: downloads for the local backend through URLs signed by `LocalBackend.presigned_url`.
+
+S3-compatible backends hand out their own presigned URLs, so there the route answers 404; mount it with
+`mount_files_router`, which only does so for the local backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import StreamingResponse
+
+from voicegate.errors import Forbidden, NotFound
+from voicegate.kit.time import utc_now
+from voicegate.storage.base import (
+    InvalidKey,
+    ObjectMissing,
+    ObjectStream,
+    StorageBackend,
+    content_disposition,
+)
+from voicegate.storage.dependencies import get_storage
+from voicegate.storage.local import LocalBackend
+from voicegate.storage.media_types import content_type_for
+
+router = APIRouter(tags=["files"])
+
+INVALID_SIGNATURE = "Invalid or expired signature"
+
+
+async def _relay(stream: ObjectStream) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        await stream.aclose()
+
+
+@router.get("/files/{key:path}", include_in_schema=False)
+async def download_file(
+    key: str,
+    expires: str | None = None,
+    sig: str | None = None,
+    filename: str | None = None,
+    storage: StorageBackend = Depends(get_storage),
+) -> StreamingResponse:
+    if not isinstance(storage, LocalBackend):
+        raise NotFound()
+    # Missing or malformed parameters are answered like a bad signature, not with a validation error.
+    if expires is None or sig is None or not expires.isascii() or not expires.isdigit():
+        raise Forbidden(INVALID_SIGNATURE)
+    if not storage.verify_signature(key, int(expires), sig, utc_now(), filename):
+        raise Forbidden(INVALID_SIGNATURE)
+    try:
+        stream = await storage.open_stream(key)
+    except (ObjectMissing, InvalidKey) as exc:
+        raise NotFound() from exc
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+    if stream.content_length is not None:
+        headers["Content-Length"] = str(stream.content_length)
+    if filename is not None:
+        headers["Content-Disposition"] = content_disposition(filename)
+    return StreamingResponse(_relay(stream), media_type=content_type_for(key), headers=headers)
+
+
+def mount_files_router(app: FastAPI, storage: StorageBackend) -> bool:
+    """Mount `/files/...` when `storage` is the local backend; returns whether it was mounted."""
+    if not isinstance(storage, LocalBackend):
+        return False
+    app.include_router(router)
+    return True

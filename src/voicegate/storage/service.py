@@ -1,0 +1,96 @@
+"""Mirroring media into storage and handing out links to it, with one asset row per stored object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate import metrics
+from voicegate.db.models import ProviderResembleAsset
+from voicegate.kit.time import utc_now
+from voicegate.storage import keys, retention
+from voicegate.storage.base import StorageBackend, StorageError
+from voicegate.storage.retention import AssetClass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssetLink:
+    asset: ProviderResembleAsset
+    url: str
+    url_expires_at: datetime
+
+
+async def presign(storage: StorageBackend, asset: ProviderResembleAsset, ttl: timedelta) -> AssetLink:
+    url = await storage.presigned_url(asset.storage_key, ttl, filename=asset.file_name)
+    return AssetLink(asset=asset, url=url, url_expires_at=utc_now() + ttl)
+
+
+async def mirror_bytes(
+    session: AsyncSession,
+    storage: StorageBackend,
+    *,
+    user_id: str,
+    request_id: str,
+    asset_class: AssetClass,
+    data: bytes,
+    ext: str,
+    content_type: str,
+    job_id: str | None = None,
+) -> ProviderResembleAsset | None:
+    """Store `data` and record it. Returns None, after logging and counting, if storage fails: the caller still
+    has the bytes to hand back, so a paid-for result is never lost to a storage outage."""
+    now = utc_now()
+    key = keys.object_key(asset_class, user_id, request_id, ext, now)
+    try:
+        size = await storage.put_bytes(key, data, content_type)
+    except (StorageError, OSError) as exc:
+        metrics.storage_failures.labels("put").inc()
+        log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
+        return None
+    asset = ProviderResembleAsset(
+        user_id=user_id,
+        request_id=request_id if job_id is None else None,
+        job_id=job_id,
+        asset_class=asset_class.value,
+        storage_backend=storage.name,
+        storage_key=key,
+        content_type=content_type,
+        file_name=key.rsplit("/", 1)[-1],
+        size_bytes=size,
+        expires_at=retention.expires_at(asset_class, now),
+        created_at=now,
+    )
+    session.add(asset)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Someone mirrored the same request first: keep theirs, drop our copy.
+        await session.rollback()
+        await _delete_quietly(storage, key)
+        return await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
+    return asset
+
+
+async def find_for_request(
+    session: AsyncSession, *, user_id: str, request_id: str | None = None, job_id: str | None = None
+) -> ProviderResembleAsset | None:
+    statement = select(ProviderResembleAsset).where(ProviderResembleAsset.user_id == user_id)
+    if job_id is not None:
+        statement = statement.where(ProviderResembleAsset.job_id == job_id)
+    else:
+        statement = statement.where(ProviderResembleAsset.request_id == request_id)
+    return (await session.scalars(statement)).first()
+
+
+async def _delete_quietly(storage: StorageBackend, key: str) -> None:
+    try:
+        await storage.delete(key)
+    except (StorageError, OSError):
+        log.warning("storage_delete_failed", extra={"key": key})

@@ -1,0 +1,312 @@
+"""`ResembleClient`: the one door to Resemble, with auth, retries, breaker, error mapping and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from voicegate.config import Settings
+from voicegate.metrics import upstream_latency, upstream_requests
+from voicegate.upstream.breaker import CircuitBreaker
+from voicegate.upstream.errors import (
+    MalformedResponse,
+    MediaTooLarge,
+    counts_as_outage,
+    map_upstream_errors,
+)
+from voicegate.upstream.retry import RetryPolicy
+
+log = logging.getLogger("voicegate.upstream")
+
+JSONObject = dict[str, Any]
+Sleep = Callable[[float], Awaitable[None]]
+QueryParams = Mapping[str, str | int | float | bool]
+# Bytes, not file objects, so a retried attempt can send the same content again.
+Files = Mapping[str, tuple[str, bytes, str]]
+
+
+def build_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The pooled `httpx.AsyncClient` for Resemble, with explicit timeouts; `transport` swaps upstream."""
+    timeout = httpx.Timeout(
+        connect=settings.resemble_connect_timeout_s,
+        read=settings.resemble_read_timeout_s,
+        write=settings.resemble_read_timeout_s,
+        pool=settings.resemble_connect_timeout_s,
+    )
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+
+
+class ResembleClient:
+    """Calls Resemble over an injected, pooled `httpx.AsyncClient`.
+
+    Every method returns the parsed JSON object or raises a `GatewayError` (see `upstream.errors`); callers
+    own the shapes. One `CircuitBreaker` (`client.breaker`) covers all operations, which share one account.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str,
+        base_url: str,
+        synth_url: str,
+        max_retries: int = 2,
+        max_retry_wait_s: float = 10.0,
+        breaker_failures: int = 5,
+        breaker_reset_s: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        owns_http: bool = False,
+    ) -> None:
+        self._http = http
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._synth_url = synth_url.rstrip("/")
+        self._api_origins = frozenset(_origin(httpx.URL(url)) for url in (base_url, synth_url))
+        self._retry = RetryPolicy(max_retries=max_retries, max_total_wait_s=max_retry_wait_s)
+        self._sleep = sleep
+        self._owns_http = owns_http
+        self.breaker = CircuitBreaker(breaker_failures, breaker_reset_s, is_failure=counts_as_outage, clock=clock)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, http: httpx.AsyncClient | None = None, *, api_key: str | None = None
+    ) -> Self:
+        """Build from `Settings`. Without `http` the client builds and owns its pool (closed by `aclose`); a
+        given `http` stays the caller's to close. `api_key` overrides the setting (e.g. for the simulator)."""
+        key = api_key or (settings.resemble_api_key.get_secret_value() if settings.resemble_api_key else "")
+        if not key:
+            raise ValueError("RESEMBLE_API_KEY is not set; pass api_key= when wiring the simulator")
+        return cls(
+            http or build_http_client(settings),
+            api_key=key,
+            base_url=settings.resemble_base_url,
+            synth_url=settings.resemble_synth_url,
+            max_retries=settings.resemble_max_retries,
+            breaker_failures=settings.resemble_breaker_failures,
+            breaker_reset_s=settings.resemble_breaker_reset_s,
+            owns_http=http is None,
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def synthesize(self, payload: Mapping[str, Any]) -> JSONObject:
+        """`POST {synth_url}/synthesize` with a Resemble-shaped payload (`voice_uuid`, `data`, ...).
+
+        Synthesis is billed, so it is never retried once the request may have reached Resemble: no retry on
+        5xx, timeouts or a dropped connection. It is retried only when Resemble provably did no work: on 429
+        (honouring `Retry-After`) and on `httpx.ConnectError` / `ConnectTimeout` / `PoolTimeout`, which mean
+        the request never left the gateway.
+        """
+        body = dict(payload)
+        rate = body.get("sample_rate")
+        if isinstance(rate, int) and not isinstance(rate, bool):
+            body["sample_rate"] = str(rate)  # Resemble's enum is of strings: "22050", not 22050
+        return await self.request_json(
+            "POST", f"{self._synth_url}/synthesize", json=body, idempotent=False, operation="synthesize"
+        )
+
+    async def list_voices(self, page: int, page_size: int) -> JSONObject:
+        return await self.request_json(
+            "GET",
+            "voices",
+            params={"page": page, "page_size": page_size},
+            idempotent=True,
+            operation="list_voices",
+        )
+
+    async def get_voice(self, uuid: str) -> JSONObject:
+        return await self.request_json("GET", f"voices/{_segment(uuid)}", idempotent=True, operation="get_voice")
+
+    async def request_json(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        json: Any = None,
+        params: QueryParams | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        idempotent: bool,
+        operation: str,
+    ) -> JSONObject:
+        """One logical call to a path (joined to `base_url`) or absolute URL, via the breaker, with retries.
+
+        `operation` names the call in metrics and logs; `idempotent` allows retries after the request may have
+        been executed (5xx, timeouts, dropped connections).
+        """
+        url = self._resolve(url_or_path)
+
+        def build() -> httpx.Request:
+            return self._http.build_request(
+                method, url, json=json, params=params, data=data, files=files, headers=self._headers_for(url)
+            )
+
+        async with self.breaker.guard():
+            with map_upstream_errors(operation, secrets=(self._api_key,)):
+                response = await self._send(build, idempotent=idempotent, operation=operation)
+                return _json_object(response)
+
+    async def download(self, url: str, max_bytes: int, *, operation: str = "download") -> bytes:
+        """GET result media from an absolute (often signed) URL; `MediaTooLarge` past `max_bytes`.
+
+        Our key goes only to Resemble's API origins, never to a storage host. Redirects are followed; httpx
+        itself drops `Authorization` when a redirect leaves the origin. Downloads bypass the circuit breaker:
+        a storage host failing says nothing about the API.
+        """
+
+        def build() -> httpx.Request:
+            return self._http.build_request("GET", url, headers=self._headers_for(url, accept="*/*"))
+
+        with map_upstream_errors(operation, secrets=(self._api_key,)):
+            response = await self._send(build, idempotent=True, operation=operation, stream=True, follow_redirects=True)
+            try:
+                return await _read_capped(response, max_bytes)
+            finally:
+                await response.aclose()
+
+    async def _send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        idempotent: bool,
+        operation: str,
+        stream: bool = False,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """Send with retries; return the first 2xx, else raise the last error (non-2xx as HTTPStatusError)."""
+        attempt, waited = 0, 0.0
+        while True:
+            try:
+                response = await self._attempt(build(), operation, attempt, stream, follow_redirects)
+            except httpx.TransportError as exc:
+                delay = self._retry.delay_after_error(exc, idempotent=idempotent, attempt=attempt, waited_s=waited)
+                if delay is None:
+                    raise
+            else:
+                if response.is_success:
+                    return response
+                delay = self._retry.delay_after_response(
+                    response, idempotent=idempotent, attempt=attempt, waited_s=waited
+                )
+                if delay is None:
+                    raise httpx.HTTPStatusError(
+                        f"Resemble answered {response.status_code}",
+                        request=response.request,
+                        response=response,
+                    )
+            log.debug("upstream_retry operation=%s attempt=%d delay_s=%.2f", operation, attempt, delay)
+            await self._sleep(delay)
+            waited += delay
+            attempt += 1
+
+    async def _attempt(
+        self, request: httpx.Request, operation: str, attempt: int, stream: bool, follow_redirects: bool
+    ) -> httpx.Response:
+        """One HTTP exchange, counted and timed whatever its fate."""
+        started = time.perf_counter()
+        outcome, status = "aborted", None
+        try:
+            response = await self._http.send(request, stream=stream, follow_redirects=follow_redirects)
+            status = response.status_code
+            if stream and not response.is_success:
+                await response.aread()  # error bodies are small, and the error mapper reads them
+            outcome = _outcome(status)
+            return response
+        except httpx.TimeoutException:
+            outcome = "timeout"
+            raise
+        except httpx.ConnectError:
+            outcome = "connect_error"
+            raise
+        except httpx.HTTPError:
+            outcome = "transport_error"
+            raise
+        finally:
+            latency = time.perf_counter() - started
+            upstream_requests.labels(operation=operation, outcome=outcome).inc()
+            upstream_latency.labels(operation=operation).observe(latency)
+            log.debug(
+                "upstream_call operation=%s attempt=%d status=%s outcome=%s latency_ms=%.1f",
+                operation,
+                attempt,
+                status,
+                outcome,
+                latency * 1000,
+            )
+
+    def _resolve(self, url_or_path: str) -> str:
+        if httpx.URL(url_or_path).is_absolute_url:
+            return url_or_path
+        return f"{self._base_url}/{url_or_path.lstrip('/')}"
+
+    def _headers_for(self, url: str, *, accept: str = "application/json") -> dict[str, str]:
+        headers = {"Accept": accept}
+        if _origin(httpx.URL(url)) in self._api_origins:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default_port
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _outcome(status: int) -> str:
+    if 200 <= status < 300:
+        return "success"
+    if status == 429:
+        return "throttled"
+    if status in (401, 402, 403):
+        return "account_error"
+    if 400 <= status < 500:
+        return "rejected"
+    return "server_error" if status >= 500 else "unexpected"
+
+
+def _json_object(response: httpx.Response) -> JSONObject:
+    if response.status_code == 204:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise MalformedResponse(f"status {response.status_code}, body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise MalformedResponse(f"status {response.status_code}, body is a JSON {type(body).__name__}")
+    return body
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise MediaTooLarge()
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():  # decoded bytes, so a compressed bomb is capped too
+        received += len(chunk)
+        if received > max_bytes:
+            raise MediaTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,145 @@
+"""The simulator under a real uvicorn server, driven by httpx and by the official `resemble` SDK."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from mutagen.mp3 import MP3
+from resemble import Resemble
+
+from voicegate.simulator import SEEDED_VOICES, create_simulator_app
+from voicegate.simulator.server import RunningSimulator, running_simulator
+
+from .conftest import API_KEY, AUTH, VOICE_UUID, read_pcm_wav
+
+pytestmark = pytest.mark.e2e
+
+SERVER_FLAVOURS = [
+    pytest.param({}, id="default"),
+    pytest.param({"http": "h11", "loop": "asyncio"}, id="h11-asyncio"),
+]
+
+
+@pytest.fixture(scope="module", params=SERVER_FLAVOURS)
+def live(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
+    before = set(threading.enumerate())
+    with running_simulator(create_simulator_app(API_KEY), **request.param) as sim:
+        yield sim
+    leaked = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert leaked == []
+
+
+@pytest.fixture
+def sim(live: RunningSimulator) -> Iterator[RunningSimulator]:
+    yield live
+    httpx.delete(f"{live.base_url}/_sim/faults")
+    httpx.delete(f"{live.base_url}/_sim/requests")
+
+
+@pytest.fixture
+def sdk(sim: RunningSimulator) -> Iterator[type[Resemble]]:
+    saved = {
+        name: getattr(Resemble, name) for name in ("_token", "_base_url", "_direct_syn_server_url", "_syn_server_url")
+    }
+    saved_headers = [dict(h) for h in (Resemble._headers, Resemble._direct_syn_server_headers)]
+    Resemble.api_key(API_KEY)
+    Resemble.base_url(f"{sim.base_url}/api/")
+    Resemble.syn_server_url(sim.synth_url)
+    Resemble.direct_syn_server_url(f"{sim.synth_url}/synthesize")
+    yield Resemble
+    for name, value in saved.items():
+        setattr(Resemble, name, value)
+    for live_headers, old in zip((Resemble._headers, Resemble._direct_syn_server_headers), saved_headers, strict=True):
+        live_headers.clear()
+        live_headers.update(old)
+
+
+def test_sdk_lists_and_gets_voices(sdk: type[Resemble]) -> None:
+    page = sdk.v2.voices.all(1, 10)
+    assert page["success"] is True
+    assert [v["uuid"] for v in page["items"]] == [v["uuid"] for v in SEEDED_VOICES]
+    voice = sdk.v2.voices.get(VOICE_UUID)
+    assert voice == {"success": True, "item": SEEDED_VOICES[0]}
+
+
+def test_sdk_direct_synthesis_wav(sdk: type[Resemble], sim: RunningSimulator) -> None:
+    result = sdk.v2.clips.create_direct("proj1234", VOICE_UUID, "Hello from the SDK", sample_rate=22050)
+    assert result["success"] is True, result
+    with read_pcm_wav(base64.b64decode(result["audio_content"])) as wav:
+        assert wav.getframerate() == 22050
+        assert wav.getsampwidth() == 4
+        assert wav.getnframes() / 22050 == pytest.approx(result["duration"], abs=0.01)
+
+    logged = httpx.get(f"{sim.base_url}/_sim/requests").json()
+    assert logged[-1]["path"] == "/synthesize"
+    assert logged[-1]["headers"]["authorization"] == "Bearer <redacted>"
+    assert logged[-1]["json"]["project_uuid"] == "proj1234"
+
+
+def test_sdk_direct_synthesis_mp3(sdk: type[Resemble]) -> None:
+    result = sdk.v2.clips.create_direct("proj1234", VOICE_UUID, "An MP3 this time. " * 10, output_format="mp3")
+    assert result["success"] is True, result
+    info = MP3(io.BytesIO(base64.b64decode(result["audio_content"]))).info
+    assert info.sample_rate == result["sample_rate"] == 48000
+    assert info.length == pytest.approx(result["duration"], abs=0.1)
+
+
+def test_sdk_sees_json_errors(sdk: type[Resemble]) -> None:
+    Resemble.api_key("wrong")
+    assert sdk.v2.voices.all(1) == {
+        "success": False,
+        "error": "Invalid API token",
+        "message": "Invalid API token",
+    }
+    Resemble.api_key(API_KEY)
+    assert sdk.v2.voices.get("deadbeef")["success"] is False
+
+
+def _add_fault(sim: RunningSimulator, **fault: Any) -> None:
+    response = httpx.post(f"{sim.base_url}/_sim/faults", json=fault)
+    assert response.status_code == 201
+
+
+def test_reset_drops_the_connection_without_a_response(sim: RunningSimulator) -> None:
+    _add_fault(sim, path="voices", mode="reset", count=2)
+    with httpx.Client(base_url=sim.app_api_url, headers=AUTH) as client, pytest.raises(httpx.TransportError):
+        client.get("/voices", params={"page": 1})
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{sim.app_api_url}/voices", params={"page": 1}, headers=AUTH, timeout=5)
+    assert httpx.get(f"{sim.app_api_url}/voices", params={"page": 1}, headers=AUTH).status_code == 200
+
+
+def test_timeout_fault_trips_client_timeout_and_server_recovers(sim: RunningSimulator) -> None:
+    _add_fault(sim, path="synthesize", mode="timeout")
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{sim.synth_url}/synthesize",
+            json={"voice_uuid": VOICE_UUID, "data": "hi"},
+            headers=AUTH,
+            timeout=0.3,
+        )
+    assert time.monotonic() - started < 5
+    ok = httpx.post(f"{sim.synth_url}/synthesize", json={"voice_uuid": VOICE_UUID, "data": "hi"}, headers=AUTH)
+    assert ok.status_code == 200
+
+
+def test_malformed_and_status_faults_over_http(sim: RunningSimulator) -> None:
+    _add_fault(sim, path="voices", mode="malformed")
+    _add_fault(sim, path="voices", status=429)
+    url, params = f"{sim.app_api_url}/voices", {"page": 1}
+    malformed = httpx.get(url, params=params, headers=AUTH)
+    assert malformed.status_code == 200
+    assert malformed.text == "<html>oops"
+    limited = httpx.get(url, params=params, headers=AUTH)
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "1"
+    assert limited.json()["success"] is False
