@@ -72,6 +72,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await sweeper
         await app.state.upstream.aclose()
         await app.state.limiter.close()
+        close_storage = getattr(app.state.storage, "close", None)
+        if close_storage is not None:
+            close_storage()
         await engine.dispose()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings
 from voicegate.storage.base import StorageBackend
+from voicegate.storage.dependencies import get_storage
 from voicegate.upstream.client import ResembleClient
 
 
@@ -42,11 +43,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 def get_upstream(request: Request) -> ResembleClient:
     client: ResembleClient = request.app.state.upstream
     return client
-
-
-def get_storage(request: Request) -> StorageBackend:
-    storage: StorageBackend = request.app.state.storage
-    return storage
 
 
 def get_rate_card(request: Request) -> RateCard:

@@ -297,11 +297,13 @@ class TestFromSettings:
         await client.aclose()
         assert client._http.is_closed
 
-    async def test_an_injected_pool_stays_open_for_its_owner(self) -> None:
-        async with httpx.AsyncClient() as http:
-            client = ResembleClient.from_settings(Settings(resemble_api_key="rk"), http)
-            await client.aclose()
-            assert not http.is_closed
+    async def test_closes_an_injected_pool_too(self) -> None:
+        http = httpx.AsyncClient()
+        client = ResembleClient.from_settings(Settings(resemble_api_key="rk"), http)
+
+        await client.aclose()
+
+        assert http.is_closed
 
     def test_refuses_to_build_without_a_key(self) -> None:
         with pytest.raises(ValueError, match="RESEMBLE_API_KEY"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import Request
 
 from voicegate.storage.base import StorageBackend
@@ -11,5 +13,4 @@ def get_storage(request: Request) -> StorageBackend:
     storage = getattr(request.app.state, "storage", None)
     if storage is None:
         raise RuntimeError("app.state.storage is not set; build it with voicegate.storage.factory.build_storage")
-    assert isinstance(storage, StorageBackend)
-    return storage
+    return cast(StorageBackend, storage)

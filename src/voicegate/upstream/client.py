@@ -48,7 +48,8 @@ class ResembleClient:
     """Calls Resemble over an injected, pooled `httpx.AsyncClient`.
 
     Every method returns the parsed JSON object or raises a `GatewayError` (see `upstream.errors`); callers
-    own the shapes. One `CircuitBreaker` (`client.breaker`) covers all operations, which share one account.
+    own the shapes. The client owns the pool it is given: `aclose()` closes it. One `CircuitBreaker`
+    (`client.breaker`) covers all operations, which share one upstream account.
     """
 
     def __init__(
@@ -64,7 +65,6 @@ class ResembleClient:
         breaker_reset_s: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        owns_http: bool = False,
     ) -> None:
         self._http = http
         self._api_key = api_key
@@ -73,15 +73,14 @@ class ResembleClient:
         self._api_origins = frozenset(_origin(httpx.URL(url)) for url in (base_url, synth_url))
         self._retry = RetryPolicy(max_retries=max_retries, max_total_wait_s=max_retry_wait_s)
         self._sleep = sleep
-        self._owns_http = owns_http
         self.breaker = CircuitBreaker(breaker_failures, breaker_reset_s, is_failure=counts_as_outage, clock=clock)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, http: httpx.AsyncClient | None = None, *, api_key: str | None = None
     ) -> Self:
-        """Build from `Settings`. Without `http` the client builds and owns its pool (closed by `aclose`); a
-        given `http` stays the caller's to close. `api_key` overrides the setting (e.g. for the simulator)."""
+        """Build from `Settings`; without `http`, a pool from `build_http_client`. Either way the client owns
+        the pool and `aclose()` closes it. `api_key` overrides the setting (e.g. for the simulator)."""
         key = api_key or (settings.resemble_api_key.get_secret_value() if settings.resemble_api_key else "")
         if not key:
             raise ValueError("RESEMBLE_API_KEY is not set; pass api_key= when wiring the simulator")
@@ -93,12 +92,11 @@ class ResembleClient:
             max_retries=settings.resemble_max_retries,
             breaker_failures=settings.resemble_breaker_failures,
             breaker_reset_s=settings.resemble_breaker_reset_s,
-            owns_http=http is None,
         )
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the `httpx.AsyncClient` this client was given (the app calls it once, at shutdown)."""
+        await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from voicegate.config import Settings
+
+STRONG = "s" * 40
+
+
+def _production(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "voicegate_env": "production",
+        "jwt_secret": STRONG,
+        "admin_api_key": "admin-" + STRONG,
+        "resemble_api_key": "rk-" + STRONG,
+        "resemble_webhook_secret": "wh-" + STRONG,
+        "database_url": "postgresql+asyncpg://db/voicegate",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_production_accepts_real_secrets():
+    assert _production().is_production
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("jwt_secret", None),
+        ("jwt_secret", "changeme"),
+        ("jwt_secret", "short-but-not-placeholder"),
+        ("admin_api_key", "secret"),
+        ("resemble_api_key", None),
+        ("resemble_webhook_secret", None),
+        ("database_url", None),
+    ],
+)
+def test_production_refuses_missing_or_placeholder_secrets(field: str, value: object):
+    with pytest.raises(ValidationError, match="production mode needs real values"):
+        _production(**{field: value})
+
+
+def test_development_generates_and_keeps_a_signing_secret(tmp_path):
+    first = Settings(_env_file=None, var_dir=tmp_path).signing_secret  # type: ignore[call-arg]
+    second = Settings(_env_file=None, var_dir=tmp_path).signing_secret  # type: ignore[call-arg]
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_json_env_values(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RESEMBLE_RATE_LIMITS", '{"tts": "5/minute"}')
+    monkeypatch.setenv("RESEMBLE_RATES", '{"enhance": "0.002"}')
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.resemble_rate_limits == {"tts": "5/minute"}
+    assert str(settings.resemble_rates["enhance"]) == "0.002"
+
+
+def test_bad_rate_limit_json_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RESEMBLE_RATE_LIMITS", '["tts"]')
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
