@@ -145,3 +145,11 @@ def test_malformed_and_status_faults_over_http(sim: RunningSimulator) -> None:
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "1"
     assert limited.json()["success"] is False
+
+
+def test_short_timeout_fault_answers_normally_over_http(sim: RunningSimulator) -> None:
+    _add_fault(sim, path="voices", mode="timeout", delay_ms=300)
+    started = time.monotonic()
+    response = httpx.get(f"{sim.app_api_url}/voices", params={"page": 1}, headers=AUTH, timeout=5)
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.3

@@ -5,7 +5,15 @@ wire protocol.
 """
 
 from .app import create_simulator_app
+from .server import RunningSimulator, running_simulator, serve
 from .state import SimulatorState
 from .voices import SEEDED_VOICES
 
-__all__ = ["SEEDED_VOICES", "SimulatorState", "create_simulator_app"]
+__all__ = [
+    "SEEDED_VOICES",
+    "RunningSimulator",
+    "SimulatorState",
+    "create_simulator_app",
+    "running_simulator",
+    "serve",
+]

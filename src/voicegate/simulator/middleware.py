@@ -80,7 +80,7 @@ class SimulatorMiddleware:
         if fault.mode == "reset":
             await _reset_connection(receive)
         elif fault.mode == "malformed":
-            await send({"type": "http.response.start", "status": 200, "headers": _headers(MALFORMED_BODY)})
+            await send({"type": "http.response.start", "status": 200, "headers": _json_headers(MALFORMED_BODY)})
             await send({"type": "http.response.body", "body": MALFORMED_BODY})
         else:
             headers = {"Retry-After": "1"} if fault.status == 429 else None
@@ -93,7 +93,7 @@ def _is_hook_path(path: str) -> bool:
     return path == SIM_PREFIX or path.startswith(SIM_PREFIX + "/")
 
 
-def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
+def _json_headers(body: bytes) -> list[tuple[bytes, bytes]]:
     return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
 

@@ -10,6 +10,7 @@ from voicegate.db.models.provider_resemble_request import ProviderResembleReques
 from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
 from voicegate.db.models.user import User
+from voicegate.db.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -22,4 +23,5 @@ __all__ = [
     "ProviderResembleUsage",
     "ProviderResembleWebhookEvent",
     "User",
+    "WebhookDelivery",
 ]

@@ -17,3 +17,4 @@ class User(IdMixin, CreatedAtMixin, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
     tier: Mapped[str] = mapped_column(String(32), nullable=False, default="standard")
     balance_usd: Mapped[Decimal] = mapped_column(Micros(), nullable=False, default=Decimal(0))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:19:35.769481
+Create Date: 2026-11-23 11:33:35.092738
 """
 
 from collections.abc import Sequence
@@ -17,12 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "users",
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("tier", sa.String(length=32), nullable=False),
         sa.Column("balance_usd", sa.BigInteger(), nullable=False),
+        sa.Column("webhook_secret", sa.String(length=64), nullable=True),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("balance_usd >= 0", name=op.f("ck_users_balance_not_negative")),
@@ -115,10 +115,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_provider_resemble_request_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_provider_resemble_request_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_resemble_request")),
     )
@@ -132,7 +129,14 @@ def upgrade() -> None:
         sa.Column("capability", sa.String(length=32), nullable=False),
         sa.Column("upstream_id", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rate_key", sa.String(length=32), nullable=True),
         sa.Column("quantity", sa.BigInteger(), nullable=True),
+        sa.Column("input_asset_id", sa.String(length=32), nullable=True),
+        sa.Column("input_url", sa.String(length=2048), nullable=True),
+        sa.Column("input_seconds", sa.BigInteger(), nullable=True),
+        sa.Column("params", sa.Text(), nullable=True),
+        sa.Column("output_url", sa.String(length=4096), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("callback_token", sa.String(length=64), nullable=True),
         sa.Column("callback_uri", sa.String(length=2048), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
@@ -179,10 +183,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_provider_resemble_asset_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_provider_resemble_asset_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_resemble_asset")),
         sa.UniqueConstraint("job_id", name=op.f("uq_provider_resemble_asset_job_id")),
@@ -221,10 +222,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_provider_resemble_usage_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_provider_resemble_usage_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_resemble_usage")),
         sa.UniqueConstraint("job_id", name=op.f("uq_provider_resemble_usage_job_id")),
@@ -257,9 +255,46 @@ def upgrade() -> None:
     with op.batch_alter_table("provider_resemble_webhook_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_provider_resemble_webhook_event_job_id"), ["job_id"], unique=False)
 
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("job_id", sa.String(length=32), nullable=True),
+        sa.Column("url", sa.String(length=2048), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["provider_resemble_job.id"],
+            name=op.f("fk_webhook_deliveries_job_id_provider_resemble_job"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_webhook_deliveries_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+        sa.UniqueConstraint("job_id", name=op.f("uq_webhook_deliveries_job_id")),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_next_attempt_at"), ["next_attempt_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_user_id"), ["user_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_user_id"))
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_status"))
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_next_attempt_at"))
 
+    op.drop_table("webhook_deliveries")
     with op.batch_alter_table("provider_resemble_webhook_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_provider_resemble_webhook_event_job_id"))
 
