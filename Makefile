@@ -44,6 +44,7 @@ format: bootstrap
 
 bench: bootstrap
 	$(UV) run python -m bench.run
+	$(UV) run python -m bench.upload_memory
 
 clean:
 	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -33,11 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -106,8 +107,11 @@ class Stack:
     def database_label(self) -> str:
         if self.database_url is None:
             return "SQLite (temp VAR_DIR)"
+        if self.database_url.startswith("sqlite"):
+            return f"SQLite ({self.database_url.split('///', 1)[-1]})"
         parts = urlsplit(self.database_url)
-        return f"PostgreSQL ({parts.hostname}:{parts.port or 5432}{parts.path})"
+        kind = "PostgreSQL" if parts.scheme.startswith("postgres") else parts.scheme
+        return f"{kind} ({parts.hostname}:{parts.port or 5432}{parts.path})"
 
     @property
     def limiter_label(self) -> str:
@@ -139,7 +143,7 @@ async def _probe_postgres(override: str | None) -> tuple[str | None, str]:
             connection = await asyncpg.connect(_asyncpg_dsn(override), timeout=3)
             await connection.close()
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            return None, f"BENCH_DATABASE_URL unreachable ({type(exc).__name__}: {exc}); falling back to SQLite"
+            return None, f"BENCH_DATABASE_URL unreachable ({type(exc).__name__}); falling back to SQLite"
         return override, "BENCH_DATABASE_URL used as given (not recreated)"
     try:
         connection = await asyncpg.connect(DEFAULT_PG_ADMIN, timeout=3)
@@ -188,11 +192,33 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Start-up warnings every bench run produces; left out of the "why did requests fail" excerpt.
+EXPECTED_LOG_LINES = ("webhook_signatures_off", "upstream_is_simulator")
+
+
+def log_problems(path: Path, limit: int = 15) -> list[str]:
+    """The last `limit` WARNING/ERROR lines of a server log (start-up chatter excluded)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    wanted = [
+        line
+        for line in lines
+        if (" WARNING " in line or " ERROR " in line) and not any(skip in line for skip in EXPECTED_LOG_LINES)
+    ]
+    return wanted[-limit:]
+
+
 def tail(path: Path, chars: int = 4000) -> str:
     try:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return "(no log)"
+
+
+# The caller's settings that would change the stack under test; servers get os.environ without them.
+SCRUBBED_ENV = ("DATABASE_URL", "REDIS_URL", "VOICEGATE_ENV", "STORAGE_BACKEND", "RESEMBLE_RATE_LIMITS")
 
 
 @dataclass
@@ -267,11 +293,36 @@ def gateway_env(stack: Stack, sim: str, gateway: str, var_dir: Path) -> dict[str
     return env
 
 
-# The caller's settings that would change the stack under test; servers get os.environ without them.
-SCRUBBED_ENV = ("DATABASE_URL", "REDIS_URL", "VOICEGATE_ENV", "STORAGE_BACKEND", "RESEMBLE_RATE_LIMITS")
-
-
 # -------------------------------------------------------------------------------------------------- load runs
+
+# The load generator shares 2 cores with both servers, so every microsecond it spends per request is taken from
+# them. Two cheap, server-neutral savings (the servers are untouched; they get the same client either way):
+# - httpcore calls `import sniffio` each time it creates a lock/event (several times per request); without the
+#   package every call is a failed import with a sys.path scan (~50 us each). A None entry in sys.modules makes
+#   that import fail at once, exactly as it would, minus the scan.
+# - uvloop (shipped with uvicorn[standard]) instead of the default asyncio loop, when importable.
+LOADGEN: dict[str, str] = {}
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+    LOADGEN["sniffio"] = "sniffio absent: httpcore's per-call probe short-circuited"
+else:
+    LOADGEN["sniffio"] = "sniffio installed"
+try:
+    import uvloop
+
+    LOADGEN["event_loop"] = "uvloop"
+except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+    uvloop = None  # type: ignore[assignment]
+    LOADGEN["event_loop"] = "asyncio"
+
+T = TypeVar("T")
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, on uvloop when available."""
+    if uvloop is not None:
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 @dataclass(frozen=True)
@@ -280,6 +331,44 @@ class Target:
     url: str
     headers: dict[str, str]
     json_body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    loadgen_s: float
+    servers_s: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class CpuProbe:
+    """CPU seconds used so far by this process (the load generator) and by each server process (Linux /proc)."""
+
+    servers: dict[str, int]  # name -> pid
+
+    def snapshot(self) -> CpuSnapshot:
+        return CpuSnapshot(time.process_time(), {name: process_cpu_s(pid) for name, pid in self.servers.items()})
+
+
+def cpu_usage(
+    before: CpuSnapshot, after: CpuSnapshot, wall_s: float, requests: int
+) -> tuple[float, dict[str, float | None]]:
+    """(load generator CPU as % of one core, {server: CPU ms per request}) between two snapshots."""
+    loadgen_pct = 100 * (after.loadgen_s - before.loadgen_s) / wall_s if wall_s > 0 else 0.0
+    servers: dict[str, float | None] = {}
+    for name, end in after.servers_s.items():
+        start = before.servers_s.get(name)
+        known = start is not None and end is not None and requests > 0
+        servers[name] = round((end - start) * 1000 / requests, 3) if known else None  # type: ignore[operator]
+    return loadgen_pct, servers
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """user + system CPU seconds of all threads of `pid`, or None where /proc is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @dataclass
@@ -294,6 +383,9 @@ class RunResult:
     median_ms: float
     p99_ms: float
     mean_ms: float
+    loadgen_cpu_pct: float = 0.0  # this process, % of one core, during the measured window
+    simulator_cpu_ms_per_req: float | None = None
+    gateway_cpu_ms_per_req: float | None = None
     error_samples: list[str] = field(default_factory=list)
 
 
@@ -319,15 +411,29 @@ async def one_request(client: httpx.AsyncClient, target: Target) -> tuple[float,
     return latency, None
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    side: str
+    round_no: int
+    concurrency: int
+    probe: CpuProbe
+
+
 def summarise(
-    side: str, round_no: int, concurrency: int, samples: list[tuple[float, str | None]], elapsed_s: float
+    spec: RunSpec,
+    samples: list[tuple[float, str | None]],
+    elapsed_s: float,
+    cpu_before: CpuSnapshot,
+    cpu_after: CpuSnapshot,
+    cpu_wall_s: float,
 ) -> RunResult:
     latencies = sorted(latency * 1000 for latency, _ in samples)
     errors = [error for _, error in samples if error is not None]
+    loadgen_pct, servers = cpu_usage(cpu_before, cpu_after, cpu_wall_s, len(samples))
     return RunResult(
-        side=side,
-        round=round_no,
-        concurrency=concurrency,
+        side=spec.side,
+        round=spec.round_no,
+        concurrency=spec.concurrency,
         requests=len(samples),
         errors=len(errors),
         elapsed_s=round(elapsed_s, 3),
@@ -335,17 +441,18 @@ def summarise(
         median_ms=statistics.median(latencies) if latencies else float("nan"),
         p99_ms=percentile(latencies, 99),
         mean_ms=statistics.fmean(latencies) if latencies else float("nan"),
+        loadgen_cpu_pct=round(loadgen_pct, 1),
+        simulator_cpu_ms_per_req=servers.get("simulator"),
+        gateway_cpu_ms_per_req=servers.get("gateway") if spec.side == "gateway" else None,
         error_samples=sorted(set(errors))[:3],
     )
 
 
-async def timed_run(
-    client: httpx.AsyncClient, target: Target, *, side: str, round_no: int, concurrency: int, duration_s: float
-) -> RunResult:
+async def timed_run(client: httpx.AsyncClient, target: Target, spec: RunSpec, duration_s: float) -> RunResult:
     """`concurrency` closed-loop workers for WARMUP_S + duration_s; only requests started after the warm-up count.
 
     Throughput = counted requests / (last counted completion - end of warm-up), so requests in flight at the
-    deadline are neither lost nor double counted.
+    deadline are neither lost nor double counted. CPU is sampled over the same window (approximately).
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -353,6 +460,8 @@ async def timed_run(
     stop_at = measure_from + duration_s
     samples: list[tuple[float, str | None]] = []
     last_done = measure_from
+    snapshots: list[CpuSnapshot] = []
+    loop.call_at(measure_from, lambda: snapshots.append(spec.probe.snapshot()))
 
     async def worker() -> None:
         nonlocal last_done
@@ -365,20 +474,23 @@ async def timed_run(
                 samples.append(result)
                 last_done = max(last_done, loop.time())
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return summarise(side, round_no, concurrency, samples, last_done - measure_from)
+    await asyncio.gather(*(worker() for _ in range(spec.concurrency)))
+    cpu_after = spec.probe.snapshot()
+    cpu_before = snapshots[0] if snapshots else cpu_after
+    wall = loop.time() - measure_from
+    return summarise(spec, samples, last_done - measure_from, cpu_before, cpu_after, wall)
 
 
-async def sequential_run(
-    client: httpx.AsyncClient, target: Target, *, side: str, round_no: int, requests: int
-) -> RunResult:
+async def sequential_run(client: httpx.AsyncClient, target: Target, spec: RunSpec, requests: int) -> RunResult:
     for _ in range(LOW_LOAD_WARMUP_REQUESTS):
         await one_request(client, target)
     samples: list[tuple[float, str | None]] = []
+    cpu_before = spec.probe.snapshot()
     started = time.perf_counter()
     for _ in range(requests):
         samples.append(await one_request(client, target))
-    return summarise(side, round_no, 1, samples, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return summarise(spec, samples, elapsed, cpu_before, spec.probe.snapshot(), elapsed)
 
 
 # ---------------------------------------------------------------------------------------------------- scenarios
@@ -409,7 +521,8 @@ async def interleaved(scenario: Scenario, rounds: int, direct: Runner, gateway: 
             scenario.runs.append(result)
             errors = f", {result.errors} errors" if result.errors else ""
             print(
-                f" {result.rps:8.1f} req/s  median {result.median_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms{errors}",
+                f" {result.rps:8.1f} req/s  median {result.median_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+                f"  loadgen CPU {result.loadgen_cpu_pct:3.0f}%{errors}",
                 flush=True,
             )
             for sample in result.error_samples:
@@ -435,7 +548,7 @@ async def check_once(client: httpx.AsyncClient, target: Target, label: str) -> N
         raise BenchError(f"smoke request for {label} failed: {error}")
 
 
-async def run_scenarios(config: Config, sim: str, gateway: str) -> list[Scenario]:
+async def run_scenarios(config: Config, sim: str, gateway: str, probe: CpuProbe) -> list[Scenario]:
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
     timeout = httpx.Timeout(60.0, connect=10.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, http1=True, http2=False) as client:
@@ -464,14 +577,8 @@ async def run_scenarios(config: Config, sim: str, gateway: str) -> list[Scenario
         def loaded(direct: Target, through: Target) -> tuple[Runner, Runner]:
             def runner(target: Target) -> Runner:
                 async def run(side: str, round_no: int) -> RunResult:
-                    return await timed_run(
-                        client,
-                        target,
-                        side=side,
-                        round_no=round_no,
-                        concurrency=config.concurrency,
-                        duration_s=config.duration_s,
-                    )
+                    spec = RunSpec(side, round_no, config.concurrency, probe)
+                    return await timed_run(client, target, spec, config.duration_s)
 
                 return run
 
@@ -479,9 +586,8 @@ async def run_scenarios(config: Config, sim: str, gateway: str) -> list[Scenario
 
         def sequential(target: Target) -> Runner:
             async def run(side: str, round_no: int) -> RunResult:
-                return await sequential_run(
-                    client, target, side=side, round_no=round_no, requests=config.low_load_requests
-                )
+                spec = RunSpec(side, round_no, 1, probe)
+                return await sequential_run(client, target, spec, config.low_load_requests)
 
             return run
 
@@ -557,15 +663,26 @@ def evaluate(scenarios: dict[str, Scenario]) -> list[Check]:
     ]
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def print_report(stack: Stack, config: Config, scenarios: dict[str, Scenario], checks: list[Check]) -> None:
-    header = f"{'scenario':<28}{'side':<9}{'req/s':>9}{'median ms':>11}{'p99 ms':>9}{'requests':>10}{'errors':>8}"
+    header = (
+        f"{'scenario':<24}{'side':<9}{'req/s':>8}{'median ms':>11}{'p99 ms':>9}{'requests':>10}{'errors':>8}"
+        f"{'loadgen':>9}{'sim CPU':>9}{'gw CPU':>9}"
+    )
     print("\n" + "=" * len(header))
     print(f"Stack: {stack.label}")
     print(
         f"Concurrency {config.concurrency}, {config.duration_s:g} s per loaded run after {WARMUP_S:g} s warm-up, "
-        f"{config.rounds} interleaved rounds; each side shows its BEST round"
+        f"{config.rounds} interleaved rounds (direct, gateway, ...)."
     )
-    print("(loaded scenarios: highest req/s; low load: lowest median)")
+    print(
+        "Each side shows its BEST round: highest req/s for the loaded scenarios, lowest median at low load.\n"
+        "loadgen = this process's CPU (% of one core; near 100 % means the client, not the server, was the limit);\n"
+        "sim/gw CPU = server CPU ms per request (the machine has 2 cores shared by all three processes)."
+    )
     print("=" * len(header))
     print(header)
     print("-" * len(header))
@@ -578,8 +695,9 @@ def print_report(stack: Stack, config: Config, scenarios: dict[str, Scenario], c
         for side in ("direct", "gateway"):
             run = scenario.best(side)
             print(
-                f"{titles[key] if side == 'direct' else '':<28}{side:<9}{run.rps:>9.1f}{run.median_ms:>11.2f}"
-                f"{run.p99_ms:>9.2f}{run.requests:>10}{run.errors:>8}"
+                f"{titles[key] if side == 'direct' else '':<24}{side:<9}{run.rps:>8.1f}{run.median_ms:>11.2f}"
+                f"{run.p99_ms:>9.2f}{run.requests:>10}{run.errors:>8}{run.loadgen_cpu_pct:>8.0f}%"
+                f"{_ms(run.simulator_cpu_ms_per_req):>9}{_ms(run.gateway_cpu_ms_per_req):>9}"
             )
     print("-" * len(header))
     listing, low, synth = scenarios["listing"], scenarios["listing_low_load"], scenarios["synthesis"]
@@ -612,7 +730,14 @@ def write_json(stack: Stack, config: Config, scenarios: dict[str, Scenario], che
             "storage": "local",
             "notes": stack.notes,
         },
-        "config": {**asdict(config), "warmup_s": WARMUP_S, "text_chars": len(TEXT), "aggregation": "best-of-rounds"},
+        "config": {
+            **asdict(config),
+            "warmup_s": WARMUP_S,
+            "low_load_warmup_requests": LOW_LOAD_WARMUP_REQUESTS,
+            "text_chars": len(TEXT),
+            "aggregation": "best-of-rounds (loaded: highest req/s; low load: lowest median)",
+            "loadgen": LOADGEN,
+        },
         "scenarios": {
             key: {
                 "best_by": scenario.best_by,
@@ -647,6 +772,8 @@ def _raise_on_sigterm(signum: int, _frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    # Ctrl-C must reach the finally blocks even when started from a shell that ignores SIGINT in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         config = Config.from_env()
         stack = asyncio.run(choose_stack())
@@ -656,6 +783,7 @@ def main() -> int:
     print(f"Stack: {stack.label}")
     for note in stack.notes:
         print(f"  - {note}")
+    print(f"Load generator: {LOADGEN['event_loop']} event loop, {LOADGEN['sniffio']}")
 
     with tempfile.TemporaryDirectory(prefix="voicegate-bench-") as temp:
         var_dir, logs = Path(temp) / "var", Path(temp) / "logs"
@@ -671,7 +799,7 @@ def main() -> int:
                 logs / "simulator.log",
                 f"{sim}/_sim/requests",
                 Path(temp),
-            ):
+            ) as simulator:
                 print(f"Simulator up at {sim}; starting the gateway (migrations run first) ...", flush=True)
                 with running(
                     "gateway",
@@ -682,8 +810,17 @@ def main() -> int:
                     Path(temp),
                 ) as gateway_server:
                     print(f"Gateway up at {gateway} (pid {gateway_server.process.pid}, 1 worker)", flush=True)
+                    probe = CpuProbe({"simulator": simulator.process.pid, "gateway": gateway_server.process.pid})
                     try:
-                        scenario_list = asyncio.run(run_scenarios(config, sim, gateway))
+                        scenario_list = run_loop(run_scenarios(config, sim, gateway, probe))
+                        if any(run.errors for scenario in scenario_list for run in scenario.runs):
+                            problems = log_problems(gateway_server.log) or ["(no warning or error lines)"]
+                            print("\nSome requests failed; the gateway's log says:", *problems, sep="\n  ")
+                        for server in (simulator, gateway_server):
+                            if server.process.poll() is not None:
+                                raise BenchError(
+                                    f"{server.name} died during the run (exit {server.process.returncode})"
+                                )
                     except BenchError:
                         print(f"\ngateway log tail:\n{tail(gateway_server.log)}", file=sys.stderr)
                         raise

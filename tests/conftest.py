@@ -77,6 +77,7 @@ def settings(var_dir: Path, database_url: str, redis_url: str | None, storage_se
         jwt_secret="x" * 48,
         public_base_url="http://testserver",
         resemble_rate_limits={},
+        simulator_job_delay_s=0.2,
         **storage_settings,
     )
 

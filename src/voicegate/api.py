@@ -13,9 +13,13 @@ from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
+from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
+from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.tts.router import router as tts_router
+from voicegate.resemble.uploads.router import router as uploads_router
 from voicegate.storage.router import router as files_router
 from voicegate.user.router import router as user_router
+from voicegate.webhooks.router import router as webhooks_router
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -38,10 +42,14 @@ def build_router(settings: Settings) -> APIRouter:
     public = APIRouter(prefix="/api/v1")
     public.include_router(auth_router)
     public.include_router(admin_router)
+    public.include_router(resemble_callback_router)
 
     authenticated = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)])
     authenticated.include_router(tts_router)
+    authenticated.include_router(uploads_router)
+    authenticated.include_router(jobs_router)
     authenticated.include_router(user_router)
+    authenticated.include_router(webhooks_router)
 
     root.include_router(public)
     root.include_router(authenticated)

@@ -18,9 +18,11 @@ from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings, get_settings
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import install_exception_handlers
-from voicegate.jobs.sweeper import run_periodically
+from voicegate.jobs.maintenance import run_forever
+from voicegate.kit.transports import RoutingTransport
 from voicegate.logging import configure_logging
 from voicegate.ratelimit.factory import build_limiter
+from voicegate.simulator import close_simulator_app
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
 
@@ -29,13 +31,28 @@ log = logging.getLogger(__name__)
 SIMULATOR_HOST = "http://resemble-simulator.internal"
 
 
-def build_upstream(settings: Settings) -> tuple[ResembleClient, FastAPI | None]:
-    """The real Resemble API, or the bundled simulator in-process (returned too) when RESEMBLE_API_KEY is unset."""
+def build_upstream(settings: Settings, gateway: FastAPI) -> tuple[ResembleClient, FastAPI | None]:
+    """The real Resemble API, or the bundled simulator in-process (returned too) when RESEMBLE_API_KEY is unset.
+
+    The in-process simulator reaches back to the gateway (media links, callbacks) as Resemble would over HTTP; its
+    requests to PUBLIC_BASE_URL's host are routed to the gateway app directly, everything else goes out.
+    """
     if not settings.uses_simulator:
         return ResembleClient.from_settings(settings), None
-    from voicegate.simulator.app import create_simulator_app
+    from voicegate.simulator import create_simulator_app
 
-    simulator = create_simulator_app(api_key=None)
+    simulator_outbound = httpx.AsyncClient(
+        transport=RoutingTransport({settings.public_base_url: httpx.ASGITransport(app=gateway)}),
+        timeout=settings.media_fetch_timeout_s,
+    )
+    simulator = create_simulator_app(
+        api_key=None,
+        outbound=simulator_outbound,
+        job_delay_s=settings.simulator_job_delay_s,
+        webhook_secret=(
+            settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
+        ),
+    )
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=simulator),
         timeout=httpx.Timeout(settings.resemble_read_timeout_s, connect=settings.resemble_connect_timeout_s),
@@ -47,6 +64,7 @@ def build_upstream(settings: Settings) -> tuple[ResembleClient, FastAPI | None]:
             "resemble_api_key": SecretStr("simulator"),
         }
     )
+    simulator.state.gateway_outbound = simulator_outbound  # closed with the gateway (no lifespan runs in-process)
     return ResembleClient.from_settings(simulated, http=http), simulator
 
 
@@ -58,8 +76,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.storage = build_storage(settings)
     app.state.limiter = build_limiter(settings)
-    app.state.upstream, app.state.simulator = build_upstream(settings)
-    sweeper = asyncio.create_task(run_periodically(app.state.sessionmaker, settings))
+    app.state.upstream, app.state.simulator = build_upstream(settings, app)
+    app.state.outbound = httpx.AsyncClient(timeout=settings.media_fetch_timeout_s, follow_redirects=False)
+    maintenance = asyncio.create_task(run_forever(app.state))
     if settings.uses_simulator:
         log.warning("upstream_is_simulator: RESEMBLE_API_KEY is unset, answering from the bundled simulator")
     if settings.resemble_webhook_secret is None:
@@ -67,10 +86,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        sweeper.cancel()
+        maintenance.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+            await maintenance
         await app.state.upstream.aclose()
+        await app.state.outbound.aclose()
+        if app.state.simulator is not None:
+            await close_simulator_app(app.state.simulator)
+            await app.state.simulator.state.gateway_outbound.aclose()
         await app.state.limiter.close()
         close_storage = getattr(app.state.storage, "close", None)
         if close_storage is not None:

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # Webhooks and plan gate
     resemble_webhook_secret: SecretStr | None = None
     resemble_business_plan_active: bool = False
+    webhook_delivery_max_attempts: int = 8
+
+    # Async jobs and media
+    job_hold_ttl_s: int = 86_400
+    job_default_estimate_s: int = 60
+    job_poll_every_s: float = 30.0
+    upload_max_bytes: int = 512 * 1024 * 1024
+    media_fetch_max_bytes: int = 200 * 1024 * 1024
+    media_fetch_timeout_s: float = 30.0
+    outbound_allow_private_networks: bool = False
+    simulator_job_delay_s: float = 0.5
 
     # Storage
     storage_backend: Literal["local", "r2", "s3"] = "local"

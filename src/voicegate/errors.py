@@ -65,6 +65,19 @@ class PayloadTooLarge(GatewayError):
     detail = "Payload too large"
 
 
+class UnsupportedMedia(GatewayError):
+    status_code = 415
+    detail = (
+        "Unsupported media type: send audio (WAV, MP3, OGG, FLAC, M4A, AAC), video (MP4, MOV, WebM, MKV) "
+        "or an image (PNG, JPEG, GIF, WebP)"
+    )
+
+
+class StorageUnavailable(GatewayError):
+    status_code = 502
+    detail = "Storage unavailable"
+
+
 class Unprocessable(GatewayError):
     status_code = 422
     detail = "Validation error"

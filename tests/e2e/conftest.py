@@ -12,6 +12,7 @@ from tests.e2e.servers import free_port, serve
 
 SIM_KEY = "e2e-simulator-key"
 ADMIN_KEY = "e2e-admin-key"
+WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,26 @@ def stack(
         "PUBLIC_BASE_URL": gateway,
         "VAR_DIR": str(tmp_path_factory.mktemp("e2e-var")),
         "RESEMBLE_RATE_LIMITS": json.dumps({"tts": "6/minute"}),
+        "RESEMBLE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
+        "JOB_POLL_EVERY_S": "2",
         **{key.upper(): str(value) for key, value in storage_settings.items()},
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
     with (
         serve(
-            ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY],
+            [
+                "simulator",
+                "--port",
+                str(sim_port),
+                "--api-key",
+                SIM_KEY,
+                "--job-delay",
+                "0.3",
+                "--webhook-secret",
+                WEBHOOK_SECRET,
+            ],
             {},
             f"{simulator}/_sim/requests",
             Path(logs / "simulator.log"),

@@ -18,7 +18,7 @@ from resemble import Resemble
 from voicegate.simulator import SEEDED_VOICES, create_simulator_app
 from voicegate.simulator.server import RunningSimulator, running_simulator
 
-from .conftest import API_KEY, AUTH, VOICE_UUID, read_pcm_wav
+from .conftest import API_KEY, AUTH, VOICE_UUID, read_pcm_wav, wav_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ SERVER_FLAVOURS = [
 @pytest.fixture(scope="module", params=SERVER_FLAVOURS)
 def live(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
     before = set(threading.enumerate())
-    with running_simulator(create_simulator_app(API_KEY), **request.param) as sim:
+    with running_simulator(create_simulator_app(API_KEY, job_delay_s=0.05), **request.param) as sim:
         yield sim
     # AnyIO's worker threads are told to stop when the server's loop ends; give them a moment to exit.
     for thread in set(threading.enumerate()) - before:
@@ -153,3 +153,41 @@ def test_short_timeout_fault_answers_normally_over_http(sim: RunningSimulator) -
     response = httpx.get(f"{sim.app_api_url}/voices", params={"page": 1}, headers=AUTH, timeout=5)
     assert response.status_code == 200
     assert time.monotonic() - started >= 0.3
+
+
+def test_sdk_audio_edit(sdk: type[Resemble]) -> None:
+    created = sdk.v2.edits.create("hello there", "hello world", VOICE_UUID, io.BytesIO(wav_bytes(2.0)))
+    assert created["success"] is True, created
+    assert created["item"]["result_audio_url"] is None
+    deadline = time.monotonic() + 5
+    while not (item := sdk.v2.edits.get(created["item"]["uuid"])["item"])["result_audio_url"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert item["error"] is None
+    with read_pcm_wav(httpx.get(item["result_audio_url"]).content) as wav:
+        assert wav.getnframes() / wav.getframerate() == pytest.approx(2.0, abs=1e-3)
+    assert sdk.v2.edits.all(1)["items"][0]["uuid"] == item["uuid"]
+
+
+def test_sdk_detect_with_upload_and_url(sdk: type[Resemble], sim: RunningSimulator) -> None:
+    blob = wav_bytes(3.0)
+    uploaded = sdk.v2.deepfake_detection.detect(file=io.BytesIO(blob), synchronous=True, audio_source_tracing=True)
+    assert uploaded["success"] is True, uploaded
+    item = uploaded["item"]
+    assert (item["status"], item["media_type"]) == ("completed", "audio")
+    assert item["duration"] == pytest.approx(3.0)
+    assert item["audio_source_tracing"]["label"] in {"resemble_ai", "real"}
+
+    # a URL input is fetched over real HTTP by the simulator's own outbound client (here: its own media URL)
+    enhancement = httpx.post(
+        f"{sim.app_api_url}/audio_enhancements", files={"audio_file": ("a.wav", blob)}, headers=AUTH
+    ).json()
+    deadline = time.monotonic() + 5
+    while (polled := httpx.get(f"{sim.app_api_url}/audio_enhancements/{enhancement['uuid']}", headers=AUTH).json())[
+        "status"
+    ] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    by_url = sdk.v2.deepfake_detection.detect_and_get(url=polled["enhanced_audio_url"], wait_time=0.05)
+    assert by_url["item"]["status"] == "completed", by_url
+    assert by_url["item"]["duration"] == pytest.approx(3.0)

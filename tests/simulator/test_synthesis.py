@@ -156,3 +156,29 @@ async def test_unknown_voice(client: httpx.AsyncClient) -> None:
     body = response.json()
     assert body["success"] is False
     assert "voice_uuid" in body["errors"]
+
+
+async def test_ssml_tags_do_not_count_towards_duration(client: httpx.AsyncClient) -> None:
+    plain = (await synthesize(client, data="a" * 50, sample_rate=8000)).json()
+    tagged = (await synthesize(client, data=f"<speak><p>{'a' * 50}</p></speak>", sample_rate=8000)).json()
+    assert tagged["duration"] == pytest.approx(plain["duration"]) == pytest.approx(3.0)
+    assert tagged["audio_timestamps"]["graph_chars"] == ["a"] * 50
+
+
+@pytest.mark.parametrize(("rate", "factor"), [("50%", 2.0), ("200%", 0.5), ("125%", 0.8), ("100%", 1.0)])
+async def test_prosody_rate_scales_duration(client: httpx.AsyncClient, rate: str, factor: float) -> None:
+    text = "a" * 100
+    response = await synthesize(
+        client, data=f'<speak><prosody rate="{rate}">{text}</prosody></speak>', sample_rate=8000
+    )
+    body = response.json()
+    assert body["duration"] == pytest.approx(100 * 0.06 * factor, abs=1e-3)
+    with read_pcm_wav(decode_audio(body)) as wav:
+        assert wav.getnframes() / 8000 == pytest.approx(body["duration"], abs=1e-3)
+
+
+async def test_ssml_breaks_add_their_pause(client: httpx.AsyncClient) -> None:
+    response = await synthesize(
+        client, data='<speak>aaaaaaaaaa<break time="750ms"/>bbbbbbbbbb</speak>', sample_rate=8000
+    )
+    assert response.json()["duration"] == pytest.approx(21 * 0.06 + 0.75, abs=1e-3)

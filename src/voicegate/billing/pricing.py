@@ -44,7 +44,7 @@ RATE_CARD: dict[str, Rate] = {
         _rate("enhance", "audio_seconds", "0.0005"),
         _rate("edit", "audio_seconds", "0.0005"),
         _rate("intelligence", "requests", "0.01"),
-        _rate("tracing", "requests", "0.005"),
+        _rate("tracing", "audio_seconds", "0.001"),
         _rate("identity_search", "searches", "0.005"),
         _rate("identity_enroll", "enrollments", "0.01"),
         _rate("voice_build", "voice_subscriptions", "1.00"),
@@ -63,17 +63,6 @@ class Quote:
     markup_pct: Decimal
     charged: Decimal
     currency: str = "USD"
-
-    def as_billing(self) -> dict[str, object]:
-        return {
-            "unit": self.unit,
-            "quantity": float(self.quantity),
-            "unit_price": str(self.unit_price),
-            "provider_cost": str(self.provider_cost),
-            "markup_pct": str(self.markup_pct),
-            "charged": str(self.charged),
-            "currency": self.currency,
-        }
 
 
 class RateCard:

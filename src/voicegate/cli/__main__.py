@@ -86,11 +86,15 @@ def simulator(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
     api_key: Annotated[str | None, typer.Option(help="Key the simulator requires (any key if unset).")] = None,
+    job_delay: Annotated[float, typer.Option(help="Seconds an async job takes to complete.")] = 0.5,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="Sign callbacks with X-Resemble-Signature using this secret.")
+    ] = None,
 ) -> None:
     """Serve the bundled Resemble simulator."""
     from voicegate.simulator.server import serve as serve_simulator
 
-    serve_simulator(host=host, port=port, api_key=api_key)
+    serve_simulator(host=host, port=port, api_key=api_key, job_delay_s=job_delay, webhook_secret=webhook_secret)
 
 
 @app.command("migrate")

@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def billing_view(usage: ProviderResembleUsage) -> dict[str, Any]:
+    """The `billing` object of every billed response: money as exact decimal strings, quantity as a number."""
+    return {
+        "unit": usage.unit,
+        "quantity": float(usage.quantity),
+        "unit_price": str(usage.unit_price_usd),
+        "provider_cost": str(usage.provider_cost_usd),
+        "markup_pct": str(usage.markup_pct),
+        "charged": str(usage.charged_usd),
+        "currency": usage.currency,
+    }
+
+
 @dataclass(frozen=True)
 class Metered:
     request: ProviderResembleRequest

@@ -4,7 +4,7 @@ It deliberately imports nothing else from `voicegate`: it is an independent impl
 wire protocol.
 """
 
-from .app import create_simulator_app
+from .app import close_simulator_app, create_simulator_app
 from .server import RunningSimulator, running_simulator, serve
 from .state import SimulatorState
 from .voices import SEEDED_VOICES
@@ -13,6 +13,7 @@ __all__ = [
     "SEEDED_VOICES",
     "RunningSimulator",
     "SimulatorState",
+    "close_simulator_app",
     "create_simulator_app",
     "running_simulator",
     "serve",

@@ -2,34 +2,91 @@
 
 - app API (`https://app.resemble.ai/api/v2`)  -> `{base}/api/v2/...`
 - synthesis server (`https://f.cluster.resemble.ai`) -> `{base}/synthesize`
-- test hooks (no auth) -> `{base}/_sim/...`
+- test hooks and signed media URLs (no auth) -> `{base}/_sim/...`
+
+Asynchronous jobs (STT, enhancement, edit, detect, intelligence, watermark) settle `job_delay_s` after they are
+submitted. Callback deliveries run as background tasks on the serving event loop: the app's lifespan cancels them
+and closes the outbound client on shutdown. Hosts that mount the app without running its lifespan (e.g. behind
+`httpx.ASGITransport`) must `await app.state.simulator.aclose()` when they are done with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
 from fastapi import FastAPI
 
-from . import hooks, synthesis, voices
+from . import detect, edit, enhance, hooks, synthesis, transcripts, voices, watermark
 from .errors import install_error_handlers
+from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
 from .state import SimulatorSettings, SimulatorState
 from .voices import SEEDED_VOICES
 
 DEFAULT_API_KEY = "sim-key"
+DEFAULT_JOB_DELAY_S = 0.5
 
 
-def create_simulator_app(api_key: str | None = DEFAULT_API_KEY, *, seconds_per_char: float = 0.06) -> FastAPI:
-    """Build a fresh simulator. `api_key=None` accepts any non-empty key."""
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        state = app.state.simulator
+        assert isinstance(state, SimulatorState)
+        await state.aclose()
+
+
+def create_simulator_app(
+    api_key: str | None = DEFAULT_API_KEY,
+    *,
+    seconds_per_char: float = 0.06,
+    job_delay_s: float = DEFAULT_JOB_DELAY_S,
+    outbound: httpx.AsyncClient | None = None,
+    webhook_secret: str | None = None,
+    sync_wait_limit_s: float = 30.0,
+) -> FastAPI:
+    """Build a fresh simulator. `api_key=None` accepts any non-empty key.
+
+    - `job_delay_s`: asynchronous jobs are `pending`, then `processing` from half this delay, then settle.
+    - `outbound`: the client used to fetch input URLs and to deliver callbacks (created lazily when None,
+      and then closed by `aclose()`; an injected client is left open).
+    - `webhook_secret`: when set, callbacks carry `X-Resemble-Signature: hex(HMAC-SHA256(secret, raw body))`.
+    - `sync_wait_limit_s`: the longest a synchronous call (`Prefer: wait`, intelligence without
+      `callback_url`) waits for its job before answering with the job as it stands.
+    """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
     if seconds_per_char <= 0:
         raise ValueError("seconds_per_char must be positive")
-    state = SimulatorState(SimulatorSettings(api_key=api_key, seconds_per_char=seconds_per_char), list(SEEDED_VOICES))
-    app = FastAPI(title="Resemble simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    if job_delay_s < 0:
+        raise ValueError("job_delay_s must not be negative")
+    if sync_wait_limit_s < 0:
+        raise ValueError("sync_wait_limit_s must not be negative")
+    settings = SimulatorSettings(
+        api_key=api_key, seconds_per_char=seconds_per_char, job_delay_s=job_delay_s, webhook_secret=webhook_secret
+    )
+    engine = JobEngine(
+        delay_s=job_delay_s, outbound=outbound, webhook_secret=webhook_secret, sync_wait_limit_s=sync_wait_limit_s
+    )
+    state = SimulatorState(settings, list(SEEDED_VOICES), jobs=engine)
+    app = FastAPI(title="Resemble simulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.simulator = state
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
     app.include_router(synthesis.router)
+    app.include_router(transcripts.router)
+    app.include_router(enhance.router)
+    app.include_router(edit.router)
+    app.include_router(detect.router)
+    app.include_router(watermark.router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
+
+
+async def close_simulator_app(app: FastAPI) -> None:
+    """Cancel pending callbacks and close the simulator's own outbound client (for hosts without lifespan)."""
+    await app.state.simulator.aclose()

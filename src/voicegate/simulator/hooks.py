@@ -1,4 +1,5 @@
-"""Test hooks under `/_sim/` (no auth): fault injection and the request log."""
+"""Test hooks under `/_sim/` (no auth): fault injection, the request log, callback deliveries, and the signed
+media URLs (`/_sim/media/{token}`) that stand in for Resemble's temporary download links."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import json
 import re
 from typing import Any, cast
 
-from fastapi import APIRouter, Request
+import anyio.to_thread
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .errors import SimulatorError
 from .params import FieldErrors
-from .state import DEFAULT_TIMEOUT_DELAY_MS, FAULT_MODES, FaultMode, get_state
+from .state import DEFAULT_CALLBACK_REPEAT, DEFAULT_TIMEOUT_DELAY_MS, FAULT_MODES, FaultMode, get_state
 
 SIM_PREFIX = "/_sim"
 router = APIRouter(prefix=SIM_PREFIX)
+# Media renders larger than this run in a worker thread so the event loop stays responsive.
+_INLINE_RENDER_BYTES = 400_000
 
 
 def _int_field(body: dict[str, Any], name: str, default: int, errors: FieldErrors) -> int:
@@ -63,10 +67,22 @@ async def add_fault(request: Request) -> JSONResponse:
     delay_ms = _int_field(body, "delay_ms", default_delay, errors)
     if delay_ms < 0:
         errors.add("delay_ms", "must not be negative")
+    repeat = _int_field(body, "repeat", DEFAULT_CALLBACK_REPEAT, errors)
+    if repeat < 1:
+        errors.add("repeat", "must be at least 1")
+    message = body.get("message")
+    if message is not None and not isinstance(message, str):
+        errors.add("message", "must be a string")
     errors.raise_if_any()
 
     fault = get_state(request).add_fault(
-        path=cast(str, path), status=status, count=count, delay_ms=delay_ms, mode=cast(FaultMode, mode)
+        path=cast(str, path),
+        status=status,
+        count=count,
+        delay_ms=delay_ms,
+        mode=cast(FaultMode, mode),
+        repeat=repeat,
+        message=message,
     )
     return JSONResponse(fault.to_json(), status_code=201)
 
@@ -91,3 +107,32 @@ async def list_requests(request: Request) -> list[dict[str, Any]]:
 async def clear_requests(request: Request) -> dict[str, bool]:
     get_state(request).clear_requests()
     return {"success": True}
+
+
+@router.get("/callbacks")
+async def list_callbacks(request: Request) -> list[dict[str, Any]]:
+    """Every callback delivery attempt: `{url, job_uuid, attempt, status_code|null, error|null, sent_at}`."""
+    return get_state(request).jobs.callbacks()
+
+
+@router.delete("/callbacks")
+async def clear_callbacks(request: Request) -> dict[str, bool]:
+    get_state(request).jobs.clear_callbacks()
+    return {"success": True}
+
+
+@router.get("/media/{token}")
+async def get_media(request: Request, token: str) -> Response:
+    """A signed download URL: the token is the only credential."""
+    stored = get_state(request).jobs.media(token)
+    if stored is None:
+        raise SimulatorError(404, "Media not found or expired")
+    if stored.data is not None:
+        content = stored.data
+    else:
+        assert stored.render is not None
+        if stored.size_hint > _INLINE_RENDER_BYTES:
+            content = await anyio.to_thread.run_sync(stored.render)
+        else:
+            content = stored.render()
+    return Response(content=content, media_type=stored.content_type)

@@ -13,12 +13,24 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from .app import create_simulator_app
+from .app import DEFAULT_JOB_DELAY_S, create_simulator_app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8090, api_key: str | None = None) -> None:
-    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`."""
-    uvicorn.run(create_simulator_app(api_key), host=host, port=port, lifespan="off", ws="none")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8090,
+    api_key: str | None = None,
+    *,
+    job_delay_s: float = DEFAULT_JOB_DELAY_S,
+    webhook_secret: str | None = None,
+) -> None:
+    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`.
+
+    `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
+    (`X-Resemble-Signature`).
+    """
+    app = create_simulator_app(api_key, job_delay_s=job_delay_s, webhook_secret=webhook_secret)
+    uvicorn.run(app, host=host, port=port, lifespan="on", ws="none")
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ def running_simulator(
     sock.bind((host, port))
     config = uvicorn.Config(
         app,
-        lifespan="off",
+        lifespan="on",
         ws="none",
         log_config=None,
         log_level="warning",

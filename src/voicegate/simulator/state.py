@@ -16,9 +16,22 @@ from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
-FaultMode = Literal["status", "timeout", "reset", "malformed"]
-FAULT_MODES: tuple[FaultMode, ...] = ("status", "timeout", "reset", "malformed")
+from .jobs import JobEngine
+
+FaultMode = Literal["status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat"]
+FAULT_MODES: tuple[FaultMode, ...] = (
+    "status",
+    "timeout",
+    "reset",
+    "malformed",
+    "job_fail",
+    "job_hang",
+    "callback_repeat",
+)
+# Job modes do not touch the request: they shape the job that a matching submit request creates.
+JOB_FAULT_MODES: frozenset[FaultMode] = frozenset({"job_fail", "job_hang", "callback_repeat"})
 DEFAULT_TIMEOUT_DELAY_MS = 30_000
+DEFAULT_CALLBACK_REPEAT = 3
 REQUEST_LOG_LIMIT = 1_000
 
 
@@ -26,6 +39,8 @@ REQUEST_LOG_LIMIT = 1_000
 class SimulatorSettings:
     api_key: str | None
     seconds_per_char: float
+    job_delay_s: float = 0.5
+    webhook_secret: str | None = None
 
 
 @dataclass
@@ -38,9 +53,15 @@ class Fault:
     mode: FaultMode
     pattern: re.Pattern[str] = field(repr=False)
     hits: int = 0
+    repeat: int = DEFAULT_CALLBACK_REPEAT  # callback_repeat: deliveries of the completion callback
+    message: str | None = None  # job_fail: the job's error message
+
+    @property
+    def is_job_fault(self) -> bool:
+        return self.mode in JOB_FAULT_MODES
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "id": self.id,
             "path": self.path,
             "status": self.status,
@@ -49,11 +70,19 @@ class Fault:
             "mode": self.mode,
             "hits": self.hits,
         }
+        if self.mode == "callback_repeat":
+            body["repeat"] = self.repeat
+        if self.mode == "job_fail":
+            body["message"] = self.message
+        return body
 
 
 class SimulatorState:
-    def __init__(self, settings: SimulatorSettings, voices: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, settings: SimulatorSettings, voices: list[dict[str, Any]], *, jobs: JobEngine | None = None
+    ) -> None:
         self.settings = settings
+        self.jobs = jobs or JobEngine(delay_s=settings.job_delay_s, webhook_secret=settings.webhook_secret)
         self._lock = threading.Lock()
         self._fault_ids = itertools.count(1)
         self._faults: list[Fault] = []
@@ -62,7 +91,17 @@ class SimulatorState:
 
     # faults
 
-    def add_fault(self, *, path: str, status: int, count: int, delay_ms: int, mode: FaultMode) -> Fault:
+    def add_fault(
+        self,
+        *,
+        path: str,
+        status: int,
+        count: int,
+        delay_ms: int,
+        mode: FaultMode,
+        repeat: int = DEFAULT_CALLBACK_REPEAT,
+        message: str | None = None,
+    ) -> Fault:
         pattern = re.compile(path)
         with self._lock:
             fault = Fault(
@@ -73,6 +112,8 @@ class SimulatorState:
                 delay_ms=delay_ms,
                 mode=mode,
                 pattern=pattern,
+                repeat=repeat,
+                message=message,
             )
             self._faults.append(fault)
             return fault
@@ -85,11 +126,14 @@ class SimulatorState:
         with self._lock:
             self._faults.clear()
 
-    def take_fault(self, path: str) -> Fault | None:
-        """Consume one injection of the oldest fault matching `path`; exhausted faults are dropped."""
+    def take_fault(self, path: str, *, job: bool = False) -> Fault | None:
+        """Consume one injection of the oldest fault matching `path`; exhausted faults are dropped.
+
+        `job=False` (the middleware) only sees request faults; `job=True` (a submit creating a job) only job faults.
+        """
         with self._lock:
             for fault in self._faults:
-                if fault.pattern.search(path):
+                if fault.is_job_fault == job and fault.pattern.search(path):
                     fault.hits += 1
                     if fault.count > 0:
                         fault.count -= 1
@@ -115,6 +159,10 @@ class SimulatorState:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    async def aclose(self) -> None:
+        """Cancel pending callback deliveries and close the outbound client the simulator created itself."""
+        await self.jobs.aclose()
 
     # voices
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
+from . import ssml
 from .audio import OUTPUT_FORMATS, PRECISIONS, SAMPLE_RATES, OutputFormat, Precision, RenderedAudio, render
 from .errors import SimulatorError
 from .params import FieldErrors, optional_bool, optional_str
@@ -96,7 +97,8 @@ def parse_synthesis_request(body: object) -> SynthesisRequest:
 
 
 def synthesis_duration(text: str, seconds_per_char: float) -> float:
-    return max(MIN_DURATION_S, len(text) * seconds_per_char)
+    """Seconds of speech for `text` (plain text or SSML: tags stripped, prosody rate and breaks applied)."""
+    return max(MIN_DURATION_S, ssml.parse(text).duration(seconds_per_char))
 
 
 def tone_for_voice(voice_uuid: str) -> float:
@@ -129,7 +131,7 @@ def build_response_body(req: SynthesisRequest, duration: float) -> bytes:
     body = {
         "success": True,
         "audio_content": base64.b64encode(audio.data).decode("ascii"),
-        "audio_timestamps": audio_timestamps(req.data, audio.duration),
+        "audio_timestamps": audio_timestamps(ssml.parse(req.data).text, audio.duration),
         "duration": audio.duration,
         "synth_duration": round(time.perf_counter() - started, 4),
         "output_format": audio.output_format,

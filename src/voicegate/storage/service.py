@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
 from voicegate.db.models import ProviderResembleAsset
+from voicegate.db.upsert import insert_or_ignore
+from voicegate.kit.ids import new_id
 from voicegate.kit.time import utc_now
 from voicegate.storage import keys, retention
 from voicegate.storage.base import StorageBackend, StorageError
@@ -43,38 +44,45 @@ async def mirror_bytes(
     ext: str,
     content_type: str,
     job_id: str | None = None,
+    stamped_at: datetime | None = None,
 ) -> ProviderResembleAsset | None:
     """Store `data` and record it. Returns None, after logging and counting, if storage fails: the caller still
-    has the bytes to hand back, so a paid-for result is never lost to a storage outage."""
+    has the bytes to hand back, so a paid-for result is never lost to a storage outage.
+
+    With `stamped_at` fixed by the caller the key is deterministic, so racing mirrors of the same result write the
+    same object and the unique asset row picks one record for it."""
     now = utc_now()
-    key = keys.object_key(asset_class, user_id, request_id, ext, now)
+    key = keys.object_key(asset_class, user_id, request_id, ext, stamped_at or now)
     try:
         size = await storage.put_bytes(key, data, content_type)
     except (StorageError, OSError) as exc:
         metrics.storage_failures.labels("put").inc()
         log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
         return None
-    asset = ProviderResembleAsset(
-        user_id=user_id,
-        request_id=request_id if job_id is None else None,
-        job_id=job_id,
-        asset_class=asset_class.value,
-        storage_backend=storage.name,
-        storage_key=key,
-        content_type=content_type,
-        file_name=key.rsplit("/", 1)[-1],
-        size_bytes=size,
-        expires_at=retention.expires_at(asset_class, now),
-        created_at=now,
+    inserted = await insert_or_ignore(
+        session,
+        ProviderResembleAsset,
+        {
+            "id": new_id(),
+            "user_id": user_id,
+            "request_id": request_id if job_id is None else None,
+            "job_id": job_id,
+            "asset_class": asset_class.value,
+            "storage_backend": storage.name,
+            "storage_key": key,
+            "content_type": content_type,
+            "file_name": key.rsplit("/", 1)[-1],
+            "size_bytes": size,
+            "expires_at": retention.expires_at(asset_class, now),
+            "created_at": now,
+        },
+        [ProviderResembleAsset.job_id] if job_id is not None else [ProviderResembleAsset.request_id],
     )
-    session.add(asset)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Someone mirrored the same request first: keep theirs, drop our copy.
-        await session.rollback()
+    asset = await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
+    await session.commit()
+    if not inserted and (asset is None or asset.storage_key != key):
+        # Someone mirrored the same result first under another key: keep theirs, drop our copy.
         await _delete_quietly(storage, key)
-        return await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
     return asset
 
 

@@ -288,7 +288,7 @@ class TestStorageOutage:
 class TestHoldSweep:
     async def test_expired_hold_is_released(self, app: FastAPI, session: AsyncSession, customer: Customer):
         from voicegate.billing import ledger
-        from voicegate.jobs.sweeper import sweep_once
+        from voicegate.jobs.maintenance import sweep_once
 
         await ledger.place_hold(session, customer.user.id, "crashed-request", Decimal("1.5"), timedelta(seconds=-1))
         await session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.errors import Unprocessable, UpstreamError
 from voicegate.kit.time import isoformat_z
-from voicegate.resemble.metering import metered_call
+from voicegate.resemble.metering import billing_view, metered_call
 from voicegate.resemble.tts.schemas import SynthesizeCreate
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
@@ -118,7 +118,6 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         content_type=CONTENT_TYPES[fmt],
     )
     link = await storage_service.presign(deps.storage, asset, deps.presign_ttl) if asset else None
-    usage = metered.usage
     return {
         "request_id": metered.request.id,
         "audio_content": result["audio_content"],
@@ -128,15 +127,7 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         "audio_url": link.url if link else None,
         "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
         "resemble_url": result.get("url") or result.get("audio_src"),
-        "billing": {
-            "unit": usage.unit,
-            "quantity": float(usage.quantity),
-            "unit_price": str(usage.unit_price_usd),
-            "provider_cost": str(usage.provider_cost_usd),
-            "markup_pct": str(usage.markup_pct),
-            "charged": str(usage.charged_usd),
-            "currency": usage.currency,
-        },
+        "billing": billing_view(metered.usage),
         "raw_response": {k: v for k, v in result.items() if k != "audio_content"},
     }
 

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, status
+
+from voicegate.deps import SessionDep, SettingsDep
+from voicegate.resemble.jobs import callbacks, tasks
+
+router = APIRouter(prefix="/webhooks/resemble", tags=["webhooks"])
+
+
+@router.post(
+    "/{token}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={401: {"description": "Bad signature"}, 404: {"description": "Unknown callback"}},
+)
+async def resemble_callback(
+    token: Annotated[str, Path(min_length=16, max_length=64)],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    x_resemble_signature: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Resemble's job callback: verified, stored once, and handled after the answer is sent."""
+    secret = settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
+    event_id, signed = await callbacks.receive(
+        session, token=token, body=await request.body(), signature=x_resemble_signature, secret=secret
+    )
+    if event_id is not None:
+        background.add_task(tasks.handle_callback, request.app.state, event_id)
+    return {"received": True, "duplicate": event_id is None, "signed": signed}

@@ -1,0 +1,104 @@
+"""Request bodies of the asynchronous capabilities, in the shapes the indoxhub SDK sends."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Url = Field(min_length=8, max_length=4096, pattern=r"^https?://")
+OptionalUrl = Field(default=None, min_length=8, max_length=4096, pattern=r"^https?://")
+CallbackUri = Field(default=None, min_length=8, max_length=2048, pattern=r"^https?://")
+
+
+class JobSubmit(BaseModel):
+    """Common to every job: the media URL and an optional `callback_uri` for the final result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audio_url: str | None = OptionalUrl
+    callback_uri: str | None = CallbackUri
+
+    def media_url(self) -> str:
+        assert self.audio_url is not None
+        return self.audio_url
+
+    def options(self) -> dict[str, Any]:
+        """Capability fields forwarded to Resemble (everything but the media and our own callback)."""
+        return self.model_dump(
+            exclude_none=True, exclude={"audio_url", "callback_uri", "video_url", "image_url", "url"}
+        )
+
+
+class AudioRequired(JobSubmit):
+    audio_url: str = Url
+
+
+class SttSubmit(AudioRequired):
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+    query: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    def options(self) -> dict[str, Any]:
+        # Resemble detects the language itself; `language` is accepted for the SDK and kept with the job.
+        return self.model_dump(exclude_none=True, include={"query"})
+
+
+class EnhanceSubmit(AudioRequired):
+    remove_noise: bool | None = None
+    normalize: bool | None = None
+    studio_sound: bool | None = None
+
+
+class EditSubmit(AudioRequired):
+    original_transcript: str = Field(min_length=1, max_length=5000)
+    target_transcript: str = Field(min_length=1, max_length=5000)
+    voice_uuid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class AnyMediaSubmit(JobSubmit):
+    """Detect and intelligence take audio, video or images: exactly one media URL field."""
+
+    video_url: str | None = OptionalUrl
+    image_url: str | None = OptionalUrl
+    url: str | None = OptionalUrl
+
+    @model_validator(mode="after")
+    def _exactly_one_media_url(self) -> AnyMediaSubmit:
+        given = [u for u in (self.audio_url, self.video_url, self.image_url, self.url) if u]
+        if len(given) != 1:
+            raise ValueError("give exactly one of audio_url, video_url, image_url or url")
+        return self
+
+    def media_url(self) -> str:
+        return next(u for u in (self.audio_url, self.video_url, self.image_url, self.url) if u)
+
+
+class DetectSubmit(AnyMediaSubmit):
+    modality: Literal["audio", "video", "all"] | None = None
+    visualize: bool | None = None
+    intelligence: bool | None = None
+    audio_source_tracing: bool | None = None
+    frame_length: int | None = Field(default=None, ge=1, le=4)
+    start_region: float | None = Field(default=None, ge=0)
+    end_region: float | None = Field(default=None, ge=0)
+    max_video_secs: float | None = Field(default=None, gt=0)
+    use_ood_detector: bool | None = None
+
+
+class IntelligenceSubmit(AnyMediaSubmit):
+    media_type: Literal["audio", "video", "image"] | None = None
+
+
+class TracingSubmit(AudioRequired):
+    def options(self) -> dict[str, Any]:
+        return {"audio_source_tracing": True}
+
+
+class WatermarkApplySubmit(AudioRequired):
+    output_format: Literal["default", "source"] | None = None
+    strength: float | None = Field(default=None, ge=0, le=1)
+    custom_message: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class WatermarkDetectSubmit(AudioRequired):
+    custom_message: str | None = Field(default=None, min_length=1, max_length=64)

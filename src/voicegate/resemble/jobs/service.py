@@ -1,0 +1,432 @@
+"""Asynchronous jobs: submit, follow, bill exactly once on the first `completed`, mirror the output lazily.
+
+A job reaches its terminal state through whichever comes first: a user's GET (which asks Resemble while the job
+is open), an inbound webhook, or the background poller. All three call `refresh`, and `_complete` wins the
+transition with a conditional UPDATE (`... WHERE status IN ('pending', 'processing')`), backed by the unique
+`provider_resemble_usage.job_id`: the database, not timing, makes a second charge impossible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate.billing import ledger
+from voicegate.billing.pricing import RateCard
+from voicegate.config import Settings
+from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleRequest, ProviderResembleUsage
+from voicegate.errors import GatewayError, NotFound
+from voicegate.kit import media, netguard
+from voicegate.kit.time import isoformat_z, utc_now
+from voicegate.resemble import metering
+from voicegate.resemble.jobs import inputs
+from voicegate.resemble.jobs.kinds import (
+    KINDS,
+    RANK,
+    TERMINAL,
+    JobKind,
+    billable,
+    error_of,
+    estimate_rate,
+    item_of,
+    status_of,
+    upstream_id_of,
+)
+from voicegate.resemble.jobs.schemas import JobSubmit
+from voicegate.storage import service as storage_service
+from voicegate.storage.base import StorageBackend
+from voicegate.storage.retention import AssetClass
+from voicegate.upstream import jobs as wire
+from voicegate.upstream.client import ResembleClient
+from voicegate.webhooks import service as outbound_webhooks
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/api/v1/webhooks/resemble/{token}"
+# Polling GETs are not rate limited, so an open job asks Resemble at most this often; faster polls see our copy.
+MIN_REFRESH_INTERVAL = timedelta(milliseconds=500)
+
+
+@dataclass(frozen=True)
+class JobDeps:
+    session: AsyncSession
+    upstream: ResembleClient
+    storage: StorageBackend
+    outbound: httpx.AsyncClient
+    settings: Settings
+    rate_card: RateCard
+
+
+async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) -> dict[str, Any]:
+    """Hold credit for an estimate, hand the job to Resemble, and record it; nothing is sent if credit is short."""
+    session, settings = deps.session, deps.settings
+    if body.callback_uri:
+        await netguard.check_public_url(
+            body.callback_uri, allow_private=settings.outbound_allow_private_networks, field="callback_uri"
+        )
+    prepared = await inputs.prepare(
+        session=session,
+        storage=deps.storage,
+        outbound=deps.outbound,
+        settings=settings,
+        user_id=user_id,
+        kind=kind,
+        url=body.media_url(),
+    )
+    seconds = prepared.seconds if prepared.seconds is not None else Decimal(settings.job_default_estimate_s)
+    rate_key = estimate_rate(kind, prepared.kind)
+    quantity = Decimal(1) if deps.rate_card.rates[rate_key].unit not in ("audio_seconds", "video_seconds") else seconds
+    estimate = deps.rate_card.quote(rate_key, quantity)
+    request, hold = await metering.open_request(
+        session,
+        user_id=user_id,
+        capability=kind.capability,
+        operation=f"{kind.capability}.submit",
+        estimate=estimate,
+        hold_ttl=timedelta(seconds=settings.job_hold_ttl_s),
+    )
+    job = ProviderResembleJob(
+        user_id=user_id,
+        request_id=request.id,
+        capability=kind.capability,
+        callback_token=secrets.token_urlsafe(32) if kind.callbacks else None,
+        callback_uri=body.callback_uri,
+        input_asset_id=prepared.asset_id,
+        input_url=body.media_url()[:2048],
+        input_seconds=prepared.seconds,
+        params=json.dumps({"options": body.options(), "media_kind": prepared.kind}),
+        updated_at=utc_now(),
+    )
+    session.add(job)
+    await session.commit()
+    callback_url = (
+        settings.public_base_url.rstrip("/") + CALLBACK_PATH.format(token=job.callback_token)
+        if job.callback_token
+        else None
+    )
+    try:
+        created = await kind.submit(deps.upstream, prepared.media, body.options(), callback_url)
+        upstream_id = upstream_id_of(created)
+        if upstream_id is None:
+            raise GatewayError("Resemble upstream error", status_code=502, extra={"reason": "no job id"})
+    except GatewayError as error:
+        job.status, job.error, job.updated_at = "failed", str(error.detail)[:500], utc_now()
+        await metering.fail_request(session, request, hold, error, latency_ms=0)
+        raise
+    item = item_of(created)
+    job.upstream_id = upstream_id
+    job.result = json.dumps(item)
+    job.updated_at = utc_now()
+    request.status, request.upstream_status = "submitted", 200
+    await session.commit()
+    return await _advance(deps, kind, job, item)
+
+
+async def get(deps: JobDeps, kind: JobKind, user_id: str, job_id: str) -> dict[str, Any]:
+    job = await _load(deps.session, kind, user_id, job_id)
+    recently = job.updated_at is not None and utc_now() - job.updated_at < MIN_REFRESH_INTERVAL
+    if job.status in TERMINAL or recently:
+        return await _render(deps, kind, job, _stored_item(job))
+    return await refresh(deps, kind, job)
+
+
+async def refresh(deps: JobDeps, kind: JobKind, job: ProviderResembleJob) -> dict[str, Any]:
+    """Ask Resemble for the job's state (never trusting a callback body) and move it forward."""
+    if job.upstream_id is None or job.status in TERMINAL:
+        return await _render(deps, kind, job, _stored_item(job))
+    await deps.session.commit()  # end the read snapshot before the network call and the write that follows
+    item = item_of(await wire.fetch_job(deps.upstream, kind.capability, job.upstream_id))
+    return await _advance(deps, kind, job, item)
+
+
+async def _advance(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> dict[str, Any]:
+    status = status_of(kind, item)
+    if status == "completed":
+        await _complete(deps, kind, job, item)
+    elif status == "failed":
+        await _fail(deps, job, item)
+    elif RANK[status] > RANK.get(job.status, 0):
+        await _move(deps.session, job, status, item)
+    else:
+        await _touch(deps.session, job, item)
+    await deps.session.refresh(job)
+    return await _render(deps, kind, job, _stored_item(job) if job.status in TERMINAL else item)
+
+
+async def _move(session: AsyncSession, job: ProviderResembleJob, status: str, item: dict[str, Any]) -> None:
+    await session.execute(
+        update(ProviderResembleJob)
+        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status == "pending")
+        .values(status=status, result=json.dumps(item), updated_at=utc_now())
+    )
+    await session.commit()
+
+
+async def _touch(session: AsyncSession, job: ProviderResembleJob, item: dict[str, Any]) -> None:
+    await session.execute(
+        update(ProviderResembleJob)
+        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
+        .values(result=json.dumps(item), updated_at=utc_now())
+    )
+    await session.commit()
+
+
+async def _hold_for(session: AsyncSession, job: ProviderResembleJob) -> CreditHold | None:
+    return await session.scalar(select(CreditHold).where(CreditHold.correlation_id == job.request_id))
+
+
+async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> None:
+    session = deps.session
+    output_url = str(item.get(kind.output_field) or "") if kind.output_field else ""
+    output = await deps.upstream.download(output_url, deps.settings.media_fetch_max_bytes) if output_url else None
+    rate_key, quantity = billable(
+        kind, item, input_seconds=job.input_seconds, output_seconds=media.measure_seconds(output) if output else None
+    )
+    if quantity is None:
+        hold = await _hold_for(session, job)
+        log.warning("job_billed_at_estimate", extra={"job_id": job.id, "capability": kind.capability})
+        quantity = _estimate_quantity(deps, hold, rate_key)
+    quote = deps.rate_card.quote(rate_key, quantity)
+    now = utc_now()
+    won = await session.execute(
+        update(ProviderResembleJob)
+        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
+        .values(
+            status="completed",
+            completed_at=now,
+            updated_at=now,
+            rate_key=rate_key,
+            quantity=quantity,
+            result=json.dumps(item),
+            output_url=output_url[:4096] or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not won.rowcount:  # type: ignore[attr-defined]
+        await session.rollback()  # someone else completed it first: their charge is the only one
+    else:
+        try:
+            await _charge(session, job, quote)
+            if job.callback_uri:
+                await _enqueue_callback(deps, kind, job)
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+    await session.refresh(job)
+    if output is not None and kind.output_class is not None:
+        await _mirror(deps, kind, job, output)
+
+
+def _estimate_quantity(deps: JobDeps, hold: CreditHold | None, rate_key: str) -> Decimal:
+    rate = deps.rate_card.rates[rate_key]
+    if rate.unit not in ("audio_seconds", "video_seconds"):
+        return Decimal(1)
+    if hold is None or rate.usd_per_unit == 0:
+        return Decimal(deps.settings.job_default_estimate_s)
+    return (hold.amount_usd / (rate.usd_per_unit * (1 + deps.rate_card.markup_pct / 100))).quantize(Decimal("0.001"))
+
+
+async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Any) -> None:
+    hold = await _hold_for(session, job)
+    if hold is not None:
+        await ledger.capture(session, hold, quote.charged)
+    session.add(
+        ProviderResembleUsage(
+            user_id=job.user_id,
+            request_id=job.request_id,
+            job_id=job.id,
+            capability=job.capability,
+            unit=quote.unit,
+            quantity=quote.quantity,
+            unit_price_usd=quote.unit_price,
+            provider_cost_usd=quote.provider_cost,
+            markup_pct=quote.markup_pct,
+            charged_usd=quote.charged,
+        )
+    )
+    await session.execute(
+        update(ProviderResembleRequest)
+        .where(ProviderResembleRequest.id == job.request_id)
+        .values(status="succeeded", completed_at=utc_now())
+    )
+    await session.flush()
+
+
+async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -> None:
+    session = deps.session
+    now = utc_now()
+    won = await session.execute(
+        update(ProviderResembleJob)
+        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
+        .values(status="failed", completed_at=now, updated_at=now, error=error_of(item), result=json.dumps(item))
+        .execution_options(synchronize_session=False)
+    )
+    if not won.rowcount:  # type: ignore[attr-defined]
+        await session.rollback()
+        await session.refresh(job)
+        return
+    hold = await _hold_for(session, job)
+    if hold is not None:
+        await ledger.release(session, hold, note="job failed upstream")
+    await session.execute(
+        update(ProviderResembleRequest)
+        .where(ProviderResembleRequest.id == job.request_id)
+        .values(status="failed", error=error_of(item), completed_at=now)
+    )
+    if job.callback_uri:
+        await _enqueue_callback(deps, KINDS[job.capability], job, failed=True)
+    await session.commit()
+
+
+async def _enqueue_callback(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, failed: bool = False) -> None:
+    await deps.session.refresh(job)
+    payload: dict[str, Any] = {
+        "type": f"job.{'failed' if failed else 'completed'}",
+        "timestamp": isoformat_z(utc_now()),
+        "data": {"job_id": job.id, "capability": kind.capability, "status": job.status},
+    }
+    await outbound_webhooks.enqueue(
+        deps.session,
+        user_id=job.user_id,
+        job_id=job.id,
+        url=str(job.callback_uri),
+        event_type=payload["type"],
+        payload=payload,
+    )
+
+
+async def _mirror(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, data: bytes) -> None:
+    sniffed = media.sniff(data[:64])
+    ext = sniffed.extension if sniffed else "bin"
+    mime = sniffed.mime if sniffed else "application/octet-stream"
+    assert kind.output_class is not None
+    await storage_service.mirror_bytes(
+        deps.session,
+        deps.storage,
+        user_id=job.user_id,
+        request_id=job.request_id,
+        asset_class=kind.output_class,
+        data=data,
+        ext=ext,
+        content_type=mime,
+        job_id=job.id,
+        stamped_at=job.created_at,
+    )
+
+
+async def _mirror_transcript(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -> None:
+    data = json.dumps({k: v for k, v in item.items() if k not in ("file_url",)}, indent=2).encode()
+    await storage_service.mirror_bytes(
+        deps.session,
+        deps.storage,
+        user_id=job.user_id,
+        request_id=job.request_id,
+        asset_class=AssetClass.STT_OUTPUT,
+        data=data,
+        ext="json",
+        content_type="application/json",
+        job_id=job.id,
+        stamped_at=job.created_at,
+    )
+
+
+async def _load(session: AsyncSession, kind: JobKind, user_id: str, job_id: str) -> ProviderResembleJob:
+    job = await session.scalar(
+        select(ProviderResembleJob).where(
+            ProviderResembleJob.id == job_id,
+            ProviderResembleJob.user_id == user_id,
+            ProviderResembleJob.capability == kind.capability,
+        )
+    )
+    if job is None:
+        raise NotFound("Job not found")
+    return job
+
+
+def _stored_item(job: ProviderResembleJob) -> dict[str, Any]:
+    loaded = json.loads(job.result) if job.result else {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+async def _render(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> dict[str, Any]:
+    """Resemble's result, augmented with our job id, links to our copy, and the bill."""
+    body: dict[str, Any] = {k: v for k, v in item.items() if k not in ("uuid", "success", "status")}
+    body.update(
+        job_id=job.id,
+        capability=kind.path,
+        status=job.status,
+        error=job.error,
+        created_at=isoformat_z(job.created_at),
+        completed_at=isoformat_z(job.completed_at) if job.completed_at else None,
+    )
+    if job.status == "completed":
+        body.update(await _links(deps, kind, job, item))
+        usage = await deps.session.scalar(select(ProviderResembleUsage).where(ProviderResembleUsage.job_id == job.id))
+        if usage is not None:
+            body["billing"] = metering.billing_view(usage)
+    return body
+
+
+async def _links(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> dict[str, Any]:
+    """Links to the mirrored output, mirroring it first if no one has yet (lazy and idempotent)."""
+    is_transcript = kind.capability == "stt"
+    if kind.output_class is None and not is_transcript:
+        return {}
+    asset = await storage_service.find_for_request(deps.session, user_id=job.user_id, job_id=job.id)
+    if asset is None:
+        if is_transcript:
+            await _mirror_transcript(deps, job, item)
+        elif job.output_url:
+            try:
+                data = await deps.upstream.download(job.output_url, deps.settings.media_fetch_max_bytes)
+            except GatewayError:
+                log.warning("job_output_download_failed", extra={"job_id": job.id})
+            else:
+                await _mirror(deps, kind, job, data)
+        asset = await storage_service.find_for_request(deps.session, user_id=job.user_id, job_id=job.id)
+    link = (
+        await storage_service.presign(deps.storage, asset, timedelta(seconds=deps.settings.presign_ttl_s))
+        if (asset)
+        else None
+    )
+    url_field = "transcript_url" if is_transcript else "audio_url"
+    return {
+        url_field: link.url if link else None,
+        "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
+        "resemble_url": job.output_url if not is_transcript else item.get("file_url"),
+    }
+
+
+async def list_jobs(deps: JobDeps, kind: JobKind, user_id: str, page: int, page_size: int) -> dict[str, Any]:
+    filters = (ProviderResembleJob.user_id == user_id, ProviderResembleJob.capability == kind.capability)
+    total = await deps.session.scalar(select(func.count()).select_from(ProviderResembleJob).where(*filters)) or 0
+    jobs = (
+        await deps.session.scalars(
+            select(ProviderResembleJob)
+            .where(*filters)
+            .order_by(ProviderResembleJob.created_at.desc(), ProviderResembleJob.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    ).all()
+    items = [
+        {
+            "job_id": job.id,
+            "status": job.status,
+            "created_at": isoformat_z(job.created_at),
+            "completed_at": isoformat_z(job.completed_at) if job.completed_at else None,
+            "error": job.error,
+        }
+        for job in jobs
+    ]
+    return {"items": items, "page": page, "page_size": page_size, "total": total, "num_pages": -(-total // page_size)}

@@ -1,0 +1,1 @@
+"""Outbound webhooks to users' callback URLs: Standard Webhooks signatures, retries, a delivery log."""

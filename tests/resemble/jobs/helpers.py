@@ -1,0 +1,71 @@
+"""Shared steps for the async-job tests: real audio, uploads through the route, polling to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import struct
+import wave
+from typing import Any
+
+import httpx
+
+from tests.factories import Customer
+
+
+def make_wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
+    frames = int(seconds * rate)
+    samples = b"".join(struct.pack("<h", int(3000 * math.sin(i / 12))) for i in range(frames))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples)
+    return buffer.getvalue()
+
+
+WAV_2S = make_wav(2.0)
+
+
+async def upload(
+    client: httpx.AsyncClient, customer: Customer, data: bytes = WAV_2S, purpose: str | None = "audio_job_input"
+) -> dict[str, Any]:
+    form = {"purpose": purpose} if purpose else {}
+    response = await client.post(
+        "/api/v1/resemble/uploads", headers=customer.headers, data=form, files={"file": ("clip.wav", data, "audio/wav")}
+    )
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+SUBMIT_BODIES: dict[str, dict[str, Any]] = {
+    "stt": {},
+    "enhance": {"remove_noise": True},
+    "edit": {"original_transcript": "hello there", "target_transcript": "hello world", "voice_uuid": "55592656"},
+    "detect": {},
+    "intelligence": {},
+    "tracing": {},
+    "watermark/apply": {"strength": 0.3},
+    "watermark/detect": {},
+}
+
+
+async def submit(client: httpx.AsyncClient, customer: Customer, path: str, url: str, **extra: Any) -> httpx.Response:
+    body = {"audio_url": url, **SUBMIT_BODIES[path], **extra}
+    return await client.post(f"/api/v1/resemble/{path}", json=body, headers=customer.headers)
+
+
+async def wait_terminal(
+    client: httpx.AsyncClient, customer: Customer, path: str, job_id: str, timeout_s: float = 15
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        response = await client.get(f"/api/v1/resemble/{path}/{job_id}", headers=customer.headers)
+        assert response.status_code == 200, response.text
+        body = dict(response.json())
+        if body["status"] in ("completed", "failed"):
+            return body
+        assert asyncio.get_running_loop().time() < deadline, f"job still {body['status']}"
+        await asyncio.sleep(0.2)

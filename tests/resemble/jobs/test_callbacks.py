@@ -1,0 +1,201 @@
+"""Completion by callback and by the poller, and the race between all three ways a job can end."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import create_customer
+from tests.resemble.jobs.helpers import submit, upload, wait_terminal
+from voicegate.app import create_app
+from voicegate.config import Settings
+from voicegate.db.models import (
+    LedgerEntry,
+    ProviderResembleAsset,
+    ProviderResembleJob,
+    ProviderResembleUsage,
+    ProviderResembleWebhookEvent,
+    User,
+)
+from voicegate.resemble.jobs.tasks import poll_open_jobs
+
+SECRET = "resemble-webhook-secret-for-tests"
+
+
+async def count(session: AsyncSession, model: type, **where: object) -> int:
+    statement = select(func.count()).select_from(model)
+    for field, value in where.items():
+        statement = statement.where(getattr(model, field) == value)
+    return int(await session.scalar(statement) or 0)
+
+
+@pytest.fixture
+async def quiet(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A gateway whose poller stays idle: completion comes only from GETs and callbacks (the simulator's own
+    and the ones the test sends), so the test controls the race."""
+    app = create_app(settings.model_copy(update={"job_poll_every_s": 3600}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            yield app, http
+
+
+@pytest.fixture
+async def signed(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings.model_copy(update={"resemble_webhook_secret": SecretStr(SECRET)}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            yield app, http
+
+
+async def _open_edit_job(app: FastAPI, http: httpx.AsyncClient, session: AsyncSession) -> tuple[object, dict, str]:
+    customer = await create_customer(session)
+    source = await upload(http, customer)
+    job = (await submit(http, customer, "edit", source["url"])).json()
+    token = await session.scalar(
+        select(ProviderResembleJob.callback_token).where(ProviderResembleJob.id == job["job_id"])
+    )
+    assert token
+    return customer, job, token
+
+
+class TestExactlyOnce:
+    async def test_twenty_gets_and_five_callbacks_bill_and_mirror_once(
+        self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
+    ):
+        app, http = quiet
+        customer, job, token = await _open_edit_job(app, http, session)
+        await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.7)  # done upstream, still open here
+        upstream_id = await session.scalar(
+            select(ProviderResembleJob.upstream_id).where(ProviderResembleJob.id == job["job_id"])
+        )
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+        body = (await sim.get(f"/api/v2/edit/{upstream_id}", headers={"Authorization": "Bearer x"})).content
+
+        gets = [http.get(f"/api/v1/resemble/edit/{job['job_id']}", headers=customer.headers) for _ in range(20)]
+        hooks = [http.post(f"/api/v1/webhooks/resemble/{token}", content=body) for _ in range(5)]
+        responses = await asyncio.gather(*gets, *hooks)
+
+        assert all(r.status_code == 200 for r in responses[:20]), [
+            r.text for r in responses[:20] if r.status_code != 200
+        ]
+        assert all(r.status_code == 202 for r in responses[20:])
+        user_id = customer.user.id
+        assert await count(session, ProviderResembleUsage, user_id=user_id) == 1
+        captures = await session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.kind.in_(("capture", "charge")))
+        )
+        assert captures == 1
+        assert await count(session, ProviderResembleAsset, job_id=job["job_id"]) == 1
+        assert await count(session, ProviderResembleWebhookEvent, job_id=job["job_id"], payload=body.decode()) == 1
+        charged = Decimal(responses[0].json()["billing"]["charged"])
+        balance = await session.scalar(select(User.balance_usd).where(User.id == user_id))
+        assert balance == Decimal(10) - charged
+        urls = {r.json()["audio_url"].split("?")[0] for r in responses[:20]}
+        assert len(urls) == 1
+
+    async def test_ten_deliveries_of_one_callback_bill_once(
+        self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
+    ):
+        app, http = quiet
+        customer, job, token = await _open_edit_job(app, http, session)
+        await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.2)
+        payload = json.dumps({"success": True, "item": {"uuid": "whatever"}}).encode()
+        answers = [await http.post(f"/api/v1/webhooks/resemble/{token}", content=payload) for _ in range(10)]
+        assert [a.json()["duplicate"] for a in answers] == [False] + [True] * 9
+        assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
+        assert await count(session, ProviderResembleWebhookEvent, job_id=job["job_id"], payload=payload.decode()) == 1
+
+    async def test_the_callback_body_is_not_trusted(
+        self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
+    ):
+        app, http = quiet
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+        await sim.post("/_sim/faults", json={"path": "edit", "mode": "job_hang", "count": 1})
+        customer, job, token = await _open_edit_job(app, http, session)
+        forged = json.dumps({"item": {"uuid": "x", "result_audio_url": "https://evil.example/a.wav"}}).encode()
+        await http.post(f"/api/v1/webhooks/resemble/{token}", content=forged)  # Resemble never finishes this one
+        state = await session.scalar(select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"]))
+        assert state in ("pending", "processing")
+        assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 0
+
+
+class TestSignatures:
+    async def test_bad_signature_is_401_and_stores_nothing(
+        self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
+    ):
+        app, http = signed
+        _, job, token = await _open_edit_job(app, http, session)
+        body = b'{"item": {}}'
+        bad = await http.post(
+            f"/api/v1/webhooks/resemble/{token}", content=body, headers={"X-Resemble-Signature": "00" * 32}
+        )
+        missing = await http.post(f"/api/v1/webhooks/resemble/{token}", content=body)
+        assert (bad.status_code, missing.status_code) == (401, 401)
+        assert await count(session, ProviderResembleWebhookEvent, job_id=job["job_id"]) == 0
+
+    async def test_good_signature_is_accepted(self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession):
+        app, http = signed
+        _, _, token = await _open_edit_job(app, http, session)
+        body = b'{"item": {"uuid": "u"}}'
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        response = await http.post(
+            f"/api/v1/webhooks/resemble/{token}", content=body, headers={"X-Resemble-Signature": digest}
+        )
+        assert response.status_code == 202
+        assert response.json()["signed"] is True
+
+    async def test_simulator_signed_callback_completes_the_job(
+        self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
+    ):
+        app, http = signed
+        _, job, _ = await _open_edit_job(app, http, session)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            status = await session.scalar(
+                select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"])
+            )
+            if status == "completed":
+                break
+        assert status == "completed"
+        events = await session.scalar(
+            select(func.count())
+            .select_from(ProviderResembleWebhookEvent)
+            .where(
+                ProviderResembleWebhookEvent.job_id == job["job_id"],
+                ProviderResembleWebhookEvent.signature_valid.is_(True),
+            )
+        )
+        assert events >= 1
+
+    async def test_unknown_token_is_404(self, client: httpx.AsyncClient):
+        response = await client.post("/api/v1/webhooks/resemble/" + "x" * 40, content=b"{}")
+        assert response.status_code == 404
+
+
+class TestPoller:
+    async def test_poller_completes_and_bills_jobs_nobody_asked_about(
+        self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+    ):
+        customer = await create_customer(session)
+        source = await upload(client, customer)
+        job = (await submit(client, customer, "enhance", source["url"])).json()
+        await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.2)
+        assert await poll_open_jobs(app.state) >= 1
+        status = await session.scalar(select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"]))
+        assert status == "completed"
+        assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
+        done = await wait_terminal(client, customer, "enhance", job["job_id"])
+        assert done["audio_url"]
