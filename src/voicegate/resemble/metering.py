@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote
 from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleUsage
 from voicegate.errors import GatewayError
+from voicegate.kit.money import quantize_usd
 from voicegate.kit.time import utc_now
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,10 @@ def billing_view(usage: ProviderResembleUsage) -> dict[str, Any]:
     return {
         "unit": usage.unit,
         "quantity": float(usage.quantity),
-        "unit_price": str(usage.unit_price_usd),
-        "provider_cost": str(usage.provider_cost_usd),
-        "markup_pct": str(usage.markup_pct),
-        "charged": str(usage.charged_usd),
+        "unit_price": str(quantize_usd(usage.unit_price_usd)),
+        "provider_cost": str(quantize_usd(usage.provider_cost_usd)),
+        "markup_pct": str(Decimal(usage.markup_pct).quantize(Decimal("0.01"))),
+        "charged": str(quantize_usd(usage.charged_usd)),
         "currency": usage.currency,
     }
 
@@ -85,6 +87,36 @@ async def fail_request(
     await session.commit()
 
 
+async def charge(
+    session: AsyncSession,
+    hold: CreditHold | None,
+    quote: Quote,
+    *,
+    user_id: str,
+    request_id: str,
+    capability: str,
+    job_id: str | None = None,
+) -> ProviderResembleUsage:
+    """Settle the hold at `quote` and add the usage row; only flushes, so it joins the caller's transaction."""
+    if hold is not None:
+        await ledger.capture(session, hold, quote.charged)
+    usage = ProviderResembleUsage(
+        user_id=user_id,
+        request_id=request_id,
+        job_id=job_id,
+        capability=capability,
+        unit=quote.unit,
+        quantity=quote.quantity,
+        unit_price_usd=quote.unit_price,
+        provider_cost_usd=quote.provider_cost,
+        markup_pct=quote.markup_pct,
+        charged_usd=quote.charged,
+    )
+    session.add(usage)
+    await session.flush()
+    return usage
+
+
 async def settle_request(
     session: AsyncSession,
     request: ProviderResembleRequest,
@@ -94,19 +126,9 @@ async def settle_request(
     latency_ms: int,
 ) -> ProviderResembleUsage:
     """Capture the real price and write the usage row in one transaction."""
-    await ledger.capture(session, hold, quote.charged)
-    usage = ProviderResembleUsage(
-        user_id=request.user_id,
-        request_id=request.id,
-        capability=request.capability,
-        unit=quote.unit,
-        quantity=quote.quantity,
-        unit_price_usd=quote.unit_price,
-        provider_cost_usd=quote.provider_cost,
-        markup_pct=quote.markup_pct,
-        charged_usd=quote.charged,
+    usage = await charge(
+        session, hold, quote, user_id=request.user_id, request_id=request.id, capability=request.capability
     )
-    session.add(usage)
     request.status = "succeeded"
     request.upstream_status = 200
     request.latency_ms = latency_ms

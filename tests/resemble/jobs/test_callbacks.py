@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -199,3 +199,42 @@ class TestPoller:
         assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
         done = await wait_terminal(client, customer, "enhance", job["job_id"])
         assert done["audio_url"]
+
+
+class TestForwardingToTheUser:
+    async def test_final_result_reaches_callback_uri_signed_as_standard_webhooks(
+        self, settings: Settings, session: AsyncSession
+    ):
+        from voicegate.jobs.maintenance import deliver_webhooks
+        from voicegate.webhooks import signing
+
+        received: list[tuple[dict[str, str], bytes]] = []
+        receiver = FastAPI()
+
+        @receiver.post("/hook")
+        async def hook(request: Request) -> dict[str, bool]:
+            received.append((dict(request.headers), await request.body()))
+            return {"ok": True}
+
+        app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
+        async with app.router.lifespan_context(app):
+            await app.state.outbound.aclose()
+            app.state.outbound = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+                customer = await create_customer(session)
+                source = await upload(http, customer)
+                created = await submit(http, customer, "stt", source["url"], callback_uri="http://127.0.0.1:9/hook")
+                done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
+                assert await deliver_webhooks(app.state) >= 1
+                secret = (await http.get("/api/v1/webhooks/secret", headers=customer.headers)).json()["secret"]
+                deliveries = (await http.get("/api/v1/webhooks/deliveries", headers=customer.headers)).json()
+
+        assert len(received) == 1
+        headers, body = received[0]
+        signing.verify(secret, headers, body)
+        event = json.loads(body)
+        assert event["type"] == "job.completed"
+        assert event["data"]["job_id"] == done["job_id"]
+        assert event["data"]["billing"] == done["billing"]
+        assert event["data"]["result"]["text"]
+        assert deliveries["items"][0]["status"] == "delivered"

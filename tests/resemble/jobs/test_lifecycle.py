@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.downloads import download
 from tests.factories import Customer, create_customer
 from tests.resemble.jobs.helpers import WAV_2S, submit, upload, wait_terminal
 from voicegate.db.models import ProviderResembleAsset, ProviderResembleUsage, User
@@ -34,16 +35,6 @@ async def balance(session: AsyncSession, user_id: str) -> Decimal:
     value = await session.scalar(select(User.balance_usd).where(User.id == user_id))
     assert value is not None
     return value
-
-
-async def fetch(client: httpx.AsyncClient, url: str) -> bytes:
-    if url.startswith("http://testserver"):
-        response = await client.get(url)
-    else:
-        async with httpx.AsyncClient() as outside:
-            response = await outside.get(url)
-    assert response.status_code == 200
-    return response.content
 
 
 def wav_seconds(data: bytes) -> float:
@@ -76,14 +67,14 @@ async def test_submit_poll_complete_bill_and_mirror(
     assert await balance(session, customer.user.id) == Decimal(10) - Decimal(billing["charged"])
 
     if path in WITH_AUDIO_OUTPUT:
-        audio = await fetch(client, done["audio_url"])
+        audio = await download(client, done["audio_url"])
         assert wav_seconds(audio) == pytest.approx(2.0, abs=0.05)
         assert done["resemble_url"]
         expires = datetime.fromisoformat(done["expires_at"].replace("Z", "+00:00"))
         created_at = datetime.fromisoformat(done["created_at"].replace("Z", "+00:00"))
         assert expires - created_at == pytest.approx(timedelta(days=7), abs=timedelta(seconds=5))
     if path == "stt":
-        transcript = await fetch(client, done["transcript_url"])
+        transcript = await download(client, done["transcript_url"])
         assert b"text" in transcript
         assert done["expires_at"]
 

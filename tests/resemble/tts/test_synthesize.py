@@ -14,6 +14,7 @@ from mutagen.mp3 import MP3
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.downloads import download
 from tests.factories import Customer, create_customer
 from voicegate.db.models import (
     CreditHold,
@@ -40,16 +41,6 @@ async def count(session: AsyncSession, model: type, user_id: str) -> int:
 
 async def upstream_calls(simulator: httpx.AsyncClient) -> list[dict]:
     return [r for r in (await simulator.get("/_sim/requests")).json() if r["path"].endswith("/synthesize")]
-
-
-async def download(client: httpx.AsyncClient, url: str) -> bytes:
-    if url.startswith("http://testserver"):
-        response = await client.get(url)
-    else:
-        async with httpx.AsyncClient() as outside:
-            response = await outside.get(url)
-    assert response.status_code == 200, response.text
-    return response.content
 
 
 class TestSynthesizeWav:

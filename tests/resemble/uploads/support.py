@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import boto3
-import httpx
 from fastapi import FastAPI
 
 from voicegate.config import Settings
@@ -43,16 +42,6 @@ def multipart(parts: Sequence[tuple[str, str | None, bytes]]) -> tuple[bytes, di
     for index, (name, filename, data) in enumerate(parts):
         body += (b"\r\n" if index else b"") + part_header(name, filename) + data
     return body + closing(), {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
-async def download(client: httpx.AsyncClient, url: str) -> bytes:
-    if url.startswith("http://testserver/"):
-        response = await client.get(url)
-    else:
-        async with httpx.AsyncClient() as outside:
-            response = await outside.get(url)
-    assert response.status_code == 200, response.text
-    return response.content
 
 
 def _s3_client(settings: Settings) -> Any:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.downloads import download
 from tests.factories import Customer, create_customer
 from tests.kit import samples
 from tests.resemble.uploads.support import (
@@ -23,7 +24,6 @@ from tests.resemble.uploads.support import (
     FailingStorage,
     RecordingStorage,
     closing,
-    download,
     field,
     file,
     multipart,

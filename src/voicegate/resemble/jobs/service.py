@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing import ledger
-from voicegate.billing.pricing import RateCard
+from voicegate.billing.pricing import Quote, RateCard
 from voicegate.config import Settings
 from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleRequest, ProviderResembleUsage
 from voicegate.errors import GatewayError, NotFound
@@ -216,9 +216,9 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
         await session.rollback()  # someone else completed it first: their charge is the only one
     else:
         try:
-            await _charge(session, job, quote)
+            usage = await _charge(session, job, quote)
             if job.callback_uri:
-                await _enqueue_callback(deps, kind, job)
+                await _enqueue_callback(deps, kind, job, item, usage)
             await session.commit()
         except IntegrityError:
             await session.rollback()
@@ -236,30 +236,22 @@ def _estimate_quantity(deps: JobDeps, hold: CreditHold | None, rate_key: str) ->
     return (hold.amount_usd / (rate.usd_per_unit * (1 + deps.rate_card.markup_pct / 100))).quantize(Decimal("0.001"))
 
 
-async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Any) -> None:
-    hold = await _hold_for(session, job)
-    if hold is not None:
-        await ledger.capture(session, hold, quote.charged)
-    session.add(
-        ProviderResembleUsage(
-            user_id=job.user_id,
-            request_id=job.request_id,
-            job_id=job.id,
-            capability=job.capability,
-            unit=quote.unit,
-            quantity=quote.quantity,
-            unit_price_usd=quote.unit_price,
-            provider_cost_usd=quote.provider_cost,
-            markup_pct=quote.markup_pct,
-            charged_usd=quote.charged,
-        )
+async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Quote) -> ProviderResembleUsage:
+    usage = await metering.charge(
+        session,
+        await _hold_for(session, job),
+        quote,
+        user_id=job.user_id,
+        request_id=job.request_id,
+        capability=job.capability,
+        job_id=job.id,
     )
     await session.execute(
         update(ProviderResembleRequest)
         .where(ProviderResembleRequest.id == job.request_id)
         .values(status="succeeded", completed_at=utc_now())
     )
-    await session.flush()
+    return usage
 
 
 async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -> None:
@@ -284,23 +276,37 @@ async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -
         .values(status="failed", error=error_of(item), completed_at=now)
     )
     if job.callback_uri:
-        await _enqueue_callback(deps, KINDS[job.capability], job, failed=True)
+        await _enqueue_callback(deps, KINDS[job.capability], job, item)
     await session.commit()
 
 
-async def _enqueue_callback(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, failed: bool = False) -> None:
+async def _enqueue_callback(
+    deps: JobDeps,
+    kind: JobKind,
+    job: ProviderResembleJob,
+    item: dict[str, Any],
+    usage: ProviderResembleUsage | None = None,
+) -> None:
+    """Queue the final result for the user's `callback_uri`, in the transaction that ends the job."""
     await deps.session.refresh(job)
-    payload: dict[str, Any] = {
-        "type": f"job.{'failed' if failed else 'completed'}",
-        "timestamp": isoformat_z(utc_now()),
-        "data": {"job_id": job.id, "capability": kind.capability, "status": job.status},
+    data: dict[str, Any] = {
+        "job_id": job.id,
+        "capability": kind.path,
+        "status": job.status,
+        "error": job.error,
+        "completed_at": isoformat_z(job.completed_at) if job.completed_at else None,
+        "result": {k: v for k, v in item.items() if k not in ("uuid", "success")},
     }
+    if usage is not None:
+        data["billing"] = metering.billing_view(usage)
+    event_type = f"job.{job.status}"
+    payload = {"type": event_type, "timestamp": isoformat_z(utc_now()), "data": data}
     await outbound_webhooks.enqueue(
         deps.session,
         user_id=job.user_id,
         job_id=job.id,
         url=str(job.callback_uri),
-        event_type=payload["type"],
+        event_type=event_type,
         payload=payload,
     )
 
