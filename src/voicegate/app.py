@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from voicegate import __version__
 from voicegate.api import build_router
+from voicegate.auth.service import principals
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings, get_settings
 from voicegate.db.session import create_engine, create_sessionmaker
@@ -22,6 +23,7 @@ from voicegate.jobs.maintenance import run_forever
 from voicegate.kit.transports import RoutingTransport
 from voicegate.logging import configure_logging
 from voicegate.ratelimit.factory import build_limiter
+from voicegate.resemble.tts.service import catalogue as voice_catalogue
 from voicegate.simulator import close_simulator_app
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
@@ -71,6 +73,8 @@ def build_upstream(settings: Settings, gateway: FastAPI) -> tuple[ResembleClient
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    principals.clear()  # process-wide caches start empty with each app
+    voice_catalogue.clear()
     engine = create_engine(settings.effective_database_url)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)

@@ -15,7 +15,7 @@ from voicegate.storage.dependencies import get_storage
 from voicegate.upstream.client import ResembleClient
 
 
-def get_settings_from_app(request: Request) -> Settings:
+async def get_settings_from_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -40,12 +40,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_upstream(request: Request) -> ResembleClient:
+async def get_upstream(request: Request) -> ResembleClient:
     client: ResembleClient = request.app.state.upstream
     return client
 
 
-def get_rate_card(request: Request) -> RateCard:
+async def get_rate_card(request: Request) -> RateCard:
     card: RateCard = request.app.state.rate_card
     return card
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicegate.auth.service import principals
 from voicegate.auth.tokens import generate_api_key
 from voicegate.billing import ledger
 from voicegate.db.models import ApiKey, User
@@ -81,4 +82,5 @@ async def revoke_key(session: AsyncSession, key_id: str, user_id: str | None = N
     if key.revoked_at is None:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(revoked_at=utc_now()))
         await session.refresh(key)
+    principals.forget(key.id)
     return key

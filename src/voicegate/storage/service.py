@@ -59,28 +59,27 @@ async def mirror_bytes(
         metrics.storage_failures.labels("put").inc()
         log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
         return None
-    inserted = await insert_or_ignore(
-        session,
-        ProviderResembleAsset,
-        {
-            "id": new_id(),
-            "user_id": user_id,
-            "request_id": request_id if job_id is None else None,
-            "job_id": job_id,
-            "asset_class": asset_class.value,
-            "storage_backend": storage.name,
-            "storage_key": key,
-            "content_type": content_type,
-            "file_name": key.rsplit("/", 1)[-1],
-            "size_bytes": size,
-            "expires_at": retention.expires_at(asset_class, now),
-            "created_at": now,
-        },
-        [ProviderResembleAsset.job_id] if job_id is not None else [ProviderResembleAsset.request_id],
-    )
+    values = {
+        "id": new_id(),
+        "user_id": user_id,
+        "request_id": request_id if job_id is None else None,
+        "job_id": job_id,
+        "asset_class": asset_class.value,
+        "storage_backend": storage.name,
+        "storage_key": key,
+        "content_type": content_type,
+        "file_name": key.rsplit("/", 1)[-1],
+        "size_bytes": size,
+        "expires_at": retention.expires_at(asset_class, now),
+        "created_at": now,
+    }
+    conflict_on = [ProviderResembleAsset.job_id] if job_id is not None else [ProviderResembleAsset.request_id]
+    if await insert_or_ignore(session, ProviderResembleAsset, values, conflict_on):
+        await session.commit()
+        return ProviderResembleAsset(**values)
     asset = await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
     await session.commit()
-    if not inserted and (asset is None or asset.storage_key != key):
+    if asset is None or asset.storage_key != key:
         # Someone mirrored the same result first under another key: keep theirs, drop our copy.
         await _delete_quietly(storage, key)
     return asset

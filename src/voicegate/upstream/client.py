@@ -11,6 +11,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from voicegate.config import Settings
 from voicegate.metrics import upstream_latency, upstream_requests
@@ -288,8 +289,8 @@ def _json_object(response: httpx.Response) -> JSONObject:
     if response.status_code == 204:
         return {}
     try:
-        body = response.json()
-    except ValueError as exc:
+        body = orjson.loads(response.content)  # synthesis answers are ~1 MB of base64: the fast parser matters
+    except orjson.JSONDecodeError as exc:
         raise MalformedResponse(f"status {response.status_code}, body is not JSON") from exc
     if not isinstance(body, dict):
         raise MalformedResponse(f"status {response.status_code}, body is a JSON {type(body).__name__}")

@@ -8,7 +8,7 @@ from voicegate.deps import SessionDep, SettingsDep
 from voicegate.resemble.jobs.service import JobDeps
 
 
-def get_job_deps(request: Request, session: SessionDep, settings: SettingsDep) -> JobDeps:
+async def get_job_deps(request: Request, session: SessionDep, settings: SettingsDep) -> JobDeps:
     state = request.app.state
     return JobDeps(
         session=session,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.errors import Unprocessable, UpstreamError
+from voicegate.kit.cache import TtlCache
 from voicegate.kit.time import isoformat_z
 from voicegate.resemble.metering import billing_view, metered_call
 from voicegate.resemble.tts.schemas import SynthesizeCreate
@@ -26,6 +27,7 @@ from voicegate.upstream.client import ResembleClient
 # speaks at speed 1.0 (typical is 0.06-0.08 s), plus a second of padding; the real duration is what is charged.
 HOLD_SECONDS_PER_CHAR = Decimal("0.15")
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+VOICE_CACHE_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -83,16 +85,17 @@ def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
 
 async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dict[str, Any]:
     payload = upstream_payload(body)
+    decoded: dict[str, tuple[bytes, Decimal]] = {}
 
     async def call() -> dict[str, Any]:
         result = await deps.upstream.synthesize(payload)
-        _decode_audio(result)  # a malformed success is an upstream failure: released, not charged
+        # A malformed success is an upstream failure: the hold is released and nothing is charged.
+        decoded["audio"] = _decode_audio(result)
         return result
 
     def price(result: dict[str, Any]) -> tuple[Quote, dict[str, Any]]:
-        _, duration = _decode_audio(result)
-        raw = {k: v for k, v in result.items() if k != "audio_content"}
-        return deps.rate_card.quote("tts", duration.quantize(Decimal("0.000001"))), raw
+        _, duration = decoded["audio"]
+        return deps.rate_card.quote("tts", duration.quantize(Decimal("0.000001"))), _without_audio(result)
 
     metered, result = await metered_call(
         deps.session,
@@ -104,7 +107,7 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         call=call,
         price=price,
     )
-    audio, duration = _decode_audio(result)
+    audio, duration = decoded["audio"]
     fmt = str(result.get("output_format") or body.output_format).lower()
     fmt = fmt if fmt in CONTENT_TYPES else body.output_format
     asset = await storage_service.mirror_bytes(
@@ -128,13 +131,32 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
         "resemble_url": result.get("url") or result.get("audio_src"),
         "billing": billing_view(metered.usage),
-        "raw_response": {k: v for k, v in result.items() if k != "audio_content"},
+        "raw_response": _without_audio(result),
     }
 
 
+def _without_audio(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "audio_content"}
+
+
+# The voice catalogue belongs to the shared upstream account and changes rarely; answering repeated browsing from
+# memory for a short while spares Resemble and keeps listing fast. Errors are never cached.
+catalogue: TtlCache[dict[str, Any]] = TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=2_000)
+
+
 async def list_voices(upstream: ResembleClient, page: int, page_size: int) -> dict[str, Any]:
-    return await upstream.list_voices(page=page, page_size=page_size)
+    key = f"voices:{page}:{page_size}"
+    cached = catalogue.get(key)
+    if cached is None:
+        cached = await upstream.list_voices(page=page, page_size=page_size)
+        catalogue.put(key, cached, tag="voices")
+    return cached
 
 
 async def get_voice(upstream: ResembleClient, voice_uuid: str) -> dict[str, Any]:
-    return await upstream.get_voice(voice_uuid)
+    key = f"voice:{voice_uuid}"
+    cached = catalogue.get(key)
+    if cached is None:
+        cached = await upstream.get_voice(voice_uuid)
+        catalogue.put(key, cached, tag="voices")
+    return cached
