@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -124,8 +124,10 @@ async def settle_request(
     quote: Quote,
     raw_response: dict[str, Any],
     latency_ms: int,
+    rows: Sequence[object] = (),
 ) -> ProviderResembleUsage:
-    """Capture the real price and write the usage row in one transaction."""
+    """Capture the real price and write the usage row (and any `rows` that belong with it) in one transaction."""
+    session.add_all(rows)
     usage = await charge(
         session, hold, quote, user_id=request.user_id, request_id=request.id, capability=request.capability
     )
@@ -149,9 +151,11 @@ async def metered_call(
     hold_ttl: timedelta,
     call: Callable[[], Awaitable[T]],
     price: Callable[[T], tuple[Quote, dict[str, Any]]],
+    keep: Callable[[str, T], Awaitable[Sequence[object]]] | None = None,
 ) -> tuple[Metered, T]:
     """Run one billed upstream call. `price` turns the upstream result into the real quote and the raw response
-    to keep (without media bytes)."""
+    to keep (without media bytes); `keep` (given the request id) stores what the result produced and returns the
+    rows recording it, which are written in the same transaction as the charge."""
     request, hold = await open_request(
         session,
         user_id=user_id,
@@ -174,5 +178,11 @@ async def metered_call(
         raise
     latency_ms = int((time.perf_counter() - started) * 1000)
     quote, raw = price(result)
-    usage = await settle_request(session, request, hold, quote, raw, latency_ms)
+    rows: Sequence[object] = ()
+    if keep is not None:
+        try:
+            rows = await keep(request.id, result)
+        except Exception:  # keeping a copy must never cost us the charge for work already delivered
+            log.exception("keep_result_failed", extra={"request_id": request.id})
+    usage = await settle_request(session, request, hold, quote, raw, latency_ms, rows)
     return Metered(request=request, usage=usage), result

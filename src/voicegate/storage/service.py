@@ -33,6 +33,48 @@ async def presign(storage: StorageBackend, asset: ProviderResembleAsset, ttl: ti
     return AssetLink(asset=asset, url=url, url_expires_at=utc_now() + ttl)
 
 
+async def put_asset(
+    storage: StorageBackend,
+    *,
+    user_id: str,
+    request_id: str,
+    asset_class: AssetClass,
+    data: bytes,
+    ext: str,
+    content_type: str,
+    job_id: str | None = None,
+    stamped_at: datetime | None = None,
+) -> ProviderResembleAsset | None:
+    """Store `data` and return its asset row, not yet added to any session. Returns None, after logging and
+    counting, if storage fails: the caller still has the bytes to hand back, so a paid-for result is never lost
+    to a storage outage.
+
+    With `stamped_at` fixed by the caller the key is deterministic, so racing mirrors of the same result write the
+    same object."""
+    now = utc_now()
+    key = keys.object_key(asset_class, user_id, request_id, ext, stamped_at or now)
+    try:
+        size = await storage.put_bytes(key, data, content_type)
+    except (StorageError, OSError) as exc:
+        metrics.storage_failures.labels("put").inc()
+        log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
+        return None
+    return ProviderResembleAsset(
+        id=new_id(),
+        user_id=user_id,
+        request_id=request_id if job_id is None else None,
+        job_id=job_id,
+        asset_class=asset_class.value,
+        storage_backend=storage.name,
+        storage_key=key,
+        content_type=content_type,
+        file_name=key.rsplit("/", 1)[-1],
+        size_bytes=size,
+        expires_at=retention.expires_at(asset_class, now),
+        created_at=now,
+    )
+
+
 async def mirror_bytes(
     session: AsyncSession,
     storage: StorageBackend,
@@ -46,43 +88,31 @@ async def mirror_bytes(
     job_id: str | None = None,
     stamped_at: datetime | None = None,
 ) -> ProviderResembleAsset | None:
-    """Store `data` and record it. Returns None, after logging and counting, if storage fails: the caller still
-    has the bytes to hand back, so a paid-for result is never lost to a storage outage.
-
-    With `stamped_at` fixed by the caller the key is deterministic, so racing mirrors of the same result write the
-    same object and the unique asset row picks one record for it."""
-    now = utc_now()
-    key = keys.object_key(asset_class, user_id, request_id, ext, stamped_at or now)
-    try:
-        size = await storage.put_bytes(key, data, content_type)
-    except (StorageError, OSError) as exc:
-        metrics.storage_failures.labels("put").inc()
-        log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
+    """`put_asset`, then record the row and commit; racing mirrors of one result keep a single row and object."""
+    asset = await put_asset(
+        storage,
+        user_id=user_id,
+        request_id=request_id,
+        asset_class=asset_class,
+        data=data,
+        ext=ext,
+        content_type=content_type,
+        job_id=job_id,
+        stamped_at=stamped_at,
+    )
+    if asset is None:
         return None
-    values = {
-        "id": new_id(),
-        "user_id": user_id,
-        "request_id": request_id if job_id is None else None,
-        "job_id": job_id,
-        "asset_class": asset_class.value,
-        "storage_backend": storage.name,
-        "storage_key": key,
-        "content_type": content_type,
-        "file_name": key.rsplit("/", 1)[-1],
-        "size_bytes": size,
-        "expires_at": retention.expires_at(asset_class, now),
-        "created_at": now,
-    }
+    values = {column.key: getattr(asset, column.key) for column in ProviderResembleAsset.__table__.columns}
     conflict_on = [ProviderResembleAsset.job_id] if job_id is not None else [ProviderResembleAsset.request_id]
     if await insert_or_ignore(session, ProviderResembleAsset, values, conflict_on):
         await session.commit()
-        return ProviderResembleAsset(**values)
-    asset = await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
+        return asset
+    existing = await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)
     await session.commit()
-    if asset is None or asset.storage_key != key:
+    if existing is None or existing.storage_key != asset.storage_key:
         # Someone mirrored the same result first under another key: keep theirs, drop our copy.
-        await _delete_quietly(storage, key)
-    return asset
+        await _delete_quietly(storage, asset.storage_key)
+    return existing
 
 
 async def find_for_request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +12,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import Quote, RateCard
+from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import Unprocessable, UpstreamError
 from voicegate.kit.cache import TtlCache
 from voicegate.kit.time import isoformat_z
@@ -74,7 +74,7 @@ def estimate(rate_card: RateCard, body: SynthesizeCreate) -> Quote:
 
 def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
     try:
-        audio = base64.b64decode(result["audio_content"], validate=True)
+        audio = binascii.a2b_base64(result["audio_content"], strict_mode=True)  # C-speed validation, not a regex
         duration = Decimal(str(result["duration"]))
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise UpstreamError(extra={"reason": "synthesis response without audio or duration"}) from exc
@@ -97,6 +97,21 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         _, duration = decoded["audio"]
         return deps.rate_card.quote("tts", duration.quantize(Decimal("0.000001"))), _without_audio(result)
 
+    stored: list[ProviderResembleAsset] = []
+
+    async def keep(request_id: str, result: dict[str, Any]) -> list[ProviderResembleAsset]:
+        asset = await storage_service.put_asset(
+            deps.storage,
+            user_id=user_id,
+            request_id=request_id,
+            asset_class=AssetClass.TTS_OUTPUT,
+            data=decoded["audio"][0],
+            ext=_format(result, body),
+            content_type=CONTENT_TYPES[_format(result, body)],
+        )
+        stored.extend([asset] if asset else [])
+        return stored
+
     metered, result = await metered_call(
         deps.session,
         user_id=user_id,
@@ -106,26 +121,16 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         hold_ttl=deps.hold_ttl,
         call=call,
         price=price,
+        keep=keep,
     )
-    audio, duration = decoded["audio"]
-    fmt = str(result.get("output_format") or body.output_format).lower()
-    fmt = fmt if fmt in CONTENT_TYPES else body.output_format
-    asset = await storage_service.mirror_bytes(
-        deps.session,
-        deps.storage,
-        user_id=user_id,
-        request_id=metered.request.id,
-        asset_class=AssetClass.TTS_OUTPUT,
-        data=audio,
-        ext=fmt,
-        content_type=CONTENT_TYPES[fmt],
-    )
+    _, duration = decoded["audio"]
+    asset = stored[0] if stored else None
     link = await storage_service.presign(deps.storage, asset, deps.presign_ttl) if asset else None
     return {
         "request_id": metered.request.id,
         "audio_content": result["audio_content"],
         "audio_duration": float(duration),
-        "output_format": fmt,
+        "output_format": _format(result, body),
         "sample_rate": result.get("sample_rate"),
         "audio_url": link.url if link else None,
         "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
@@ -133,6 +138,11 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         "billing": billing_view(metered.usage),
         "raw_response": _without_audio(result),
     }
+
+
+def _format(result: dict[str, Any], body: SynthesizeCreate) -> str:
+    fmt = str(result.get("output_format") or body.output_format).lower()
+    return fmt if fmt in CONTENT_TYPES else body.output_format
 
 
 def _without_audio(result: dict[str, Any]) -> dict[str, Any]:
