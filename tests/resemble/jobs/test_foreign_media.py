@@ -54,7 +54,8 @@ async def test_file_endpoints_get_the_fetched_bytes(
     assert Decimal(str(done["billing"]["quantity"])) == pytest.approx(Decimal(2), abs=Decimal("0.05"))
     sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
     submitted = [r for r in (await sim.get("/_sim/requests")).json() if r["path"].endswith("/speech-to-text")]
-    assert submitted and submitted[-1]["method"] == "POST"
+    assert submitted
+    assert submitted[-1]["method"] == "POST"
 
 
 async def test_url_endpoints_pass_the_url_through(
