@@ -65,7 +65,7 @@ class AccessClaims:
 
 
 class InvalidToken(Exception):
-    pass
+    """The token is malformed, forged or expired; the message says which."""
 
 
 def decode_access_token(token: str, *, secret: str) -> AccessClaims:
