@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make run` and `make test`. Everything else is installed from this project.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else a private copy in .tools/ (installed on first use; works where system pip is locked down).
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -9,7 +10,7 @@ PORT ?= 8080
 bootstrap: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
+	@test -x $(UV) || { python3 -m venv .tools && .tools/bin/python -m pip install --quiet uv; }
 	$(UV) sync --frozen
 	@touch $@
 
@@ -47,4 +48,4 @@ bench: bootstrap
 	$(UV) run python -m bench.upload_memory
 
 clean:
-	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache
