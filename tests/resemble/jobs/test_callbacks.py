@@ -225,7 +225,7 @@ class TestForwardingToTheUser:
                 source = await upload(http, customer)
                 created = await submit(http, customer, "stt", source["url"], callback_uri="http://127.0.0.1:9/hook")
                 done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
-                assert await deliver_webhooks(app.state) >= 1
+                await deliver_webhooks(app.state)  # the scheduler may have sent it already: either way, once
                 secret = (await http.get("/api/v1/webhooks/secret", headers=customer.headers)).json()["secret"]
                 deliveries = (await http.get("/api/v1/webhooks/deliveries", headers=customer.headers)).json()
 
