@@ -145,9 +145,10 @@ class JobEngine:
 
     async def wait_settled(self, job: Job, limit_s: float | None = None) -> None:
         """Sleep until the job is completed or failed, at most `limit_s` (default: the sync wait limit)."""
-        limit = self.sync_wait_limit_s if limit_s is None else limit_s
-        remaining = self.settles_in(job)
-        await asyncio.sleep(limit if remaining is None else min(remaining, limit))
+        deadline = self.now() + (self.sync_wait_limit_s if limit_s is None else limit_s)
+        # Loop: event-loop timers (uvloop's are millisecond-grained) may wake a little before the job's moment.
+        while (remaining := self.settles_in(job)) != 0.0 and (left := deadline - self.now()) > 0:  # noqa: ASYNC110 - waiting for a moment in time, not an event
+            await asyncio.sleep(left if remaining is None else min(remaining + 0.001, left))
 
     # jobs
 
