@@ -65,6 +65,30 @@ def reset_database(url: str) -> None:
     asyncio.run(drop())
 
 
+def sibling_database(url: str, suffix: str) -> str:
+    """An empty database of its own next to `url` (a second SQLite file, or a second PostgreSQL database), for
+    servers the tests start as separate processes: their background tasks must not touch the suite's rows."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        sibling = path.with_name(f"{path.stem}_{suffix}{path.suffix}")
+        for extra in ("", "-wal", "-shm"):
+            sibling.with_name(sibling.name + extra).unlink(missing_ok=True)
+        return f"sqlite+aiosqlite:///{sibling}"
+    base, _, name = url.rpartition("/")
+    name, _, query = name.partition("?")
+    sibling_name = f"{name}_{suffix}"
+
+    async def recreate() -> None:
+        engine = create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{sibling_name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{sibling_name}"'))
+        await engine.dispose()
+
+    asyncio.run(recreate())
+    return f"{base}/{sibling_name}" + (f"?{query}" if query else "")
+
+
 async def truncate_all(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):

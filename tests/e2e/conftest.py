@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.servers import free_port, serve
+from tests.services import sibling_database
 
 SIM_KEY = "e2e-simulator-key"
 ADMIN_KEY = "e2e-admin-key"
@@ -49,7 +50,7 @@ def stack(
     simulator = f"http://127.0.0.1:{sim_port}"
     gateway = f"http://127.0.0.1:{gw_port}"
     env = {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": sibling_database(database_url, "e2e"),
         "RESEMBLE_API_KEY": SIM_KEY,
         "RESEMBLE_BASE_URL": f"{simulator}/api/v2",
         "RESEMBLE_SYNTH_URL": simulator,
