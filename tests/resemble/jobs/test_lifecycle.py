@@ -187,3 +187,23 @@ async def test_mirrored_asset_row_per_output(client: httpx.AsyncClient, session:
         select(func.count()).select_from(ProviderResembleAsset).where(ProviderResembleAsset.job_id.is_not(None))
     )
     assert assets == 1
+
+
+async def test_idempotent_submit_holds_once_and_replays_the_job(
+    client: httpx.AsyncClient, simulator: httpx.AsyncClient, session: AsyncSession, customer: Customer
+):
+    from voicegate.db.models import CreditHold, ProviderResembleJob
+
+    source = await upload(client, customer)
+    await simulator.delete("/_sim/requests")
+    headers = {**customer.headers, "Idempotency-Key": "transcribe-once"}
+    first = await client.post("/api/v1/resemble/stt", json={"audio_url": source["url"]}, headers=headers)
+    second = await client.post("/api/v1/resemble/stt", json={"audio_url": source["url"]}, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["job_id"] == second.json()["job_id"]
+    submits = [r for r in (await simulator.get("/_sim/requests")).json() if r["path"].endswith("/speech-to-text")]
+    assert len([r for r in submits if r["method"] == "POST"]) == 1
+    for model in (ProviderResembleJob, CreditHold):
+        rows = await session.scalar(select(func.count()).select_from(model).where(model.user_id == customer.user.id))
+        assert rows == 1

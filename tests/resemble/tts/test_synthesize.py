@@ -275,6 +275,28 @@ class TestStorageOutage:
         assert metrics.storage_failures.labels("put")._value.get() == before + 1
         assert await balance(session, customer.user.id) == Decimal("10") - Decimal(result["billing"]["charged"])
 
+    async def test_an_unexpected_storage_bug_still_charges_for_delivered_audio(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        session: AsyncSession,
+        customer: Customer,
+        voice_uuid: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        async def buggy_put(*_: object, **__: object) -> int:
+            raise RuntimeError("a bug, not an outage")
+
+        monkeypatch.setattr(app.state.storage, "put_bytes", buggy_put)
+        response = await client.post(
+            URL, json={"voice_uuid": voice_uuid, "text": "still mine"}, headers=customer.headers
+        )
+        assert response.status_code == 200
+        assert response.json()["audio_url"] is None
+        charged = Decimal(response.json()["billing"]["charged"])
+        assert charged > 0
+        assert await balance(session, customer.user.id) == Decimal("10") - charged
+
 
 class TestHoldSweep:
     async def test_expired_hold_is_released(self, app: FastAPI, session: AsyncSession, customer: Customer):
