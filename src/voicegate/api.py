@@ -31,7 +31,7 @@ def build_router(settings: Settings) -> APIRouter:
 
     @root.get("/healthz", tags=["meta"])
     async def healthz(request: Request) -> dict[str, Any]:
-        return {"status": "ok", "upstream_circuit": request.app.state.upstream.breaker.state}
+        return {"status": "ok", "upstream_circuit": request.app.state.resources.upstream.breaker.state}
 
     @root.get("/metrics", tags=["meta"], include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -7,9 +7,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.db.models import ProviderResembleUsage, User
+from voicegate.errors import NotFound
 
 
-async def usage_summary(session: AsyncSession, user: User) -> dict[str, Any]:
+async def usage_summary(session: AsyncSession, user_id: str) -> dict[str, Any]:
+    """Read in the request's own transaction: balance, email and tier as they are now, never from a cache."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
     rows = (
         await session.execute(
             select(
@@ -19,7 +24,7 @@ async def usage_summary(session: AsyncSession, user: User) -> dict[str, Any]:
                 func.sum(ProviderResembleUsage.quantity),
                 func.sum(ProviderResembleUsage.charged_usd),
             )
-            .where(ProviderResembleUsage.user_id == user.id)
+            .where(ProviderResembleUsage.user_id == user_id)
             .group_by(ProviderResembleUsage.capability, ProviderResembleUsage.unit)
         )
     ).all()
@@ -34,7 +39,7 @@ async def usage_summary(session: AsyncSession, user: User) -> dict[str, Any]:
         for capability, unit, count, quantity, charged in rows
     ]
     total = sum((Decimal(str(item["charged_usd"])) for item in by_capability), Decimal(0))
-    balance = await session.scalar(select(User.balance_usd).where(User.id == user.id))
+    balance = user.balance_usd
     return {
         "user_id": user.id,
         "email": user.email,

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, status
 
-from voicegate.deps import SessionDep, SettingsDep
+from voicegate.deps import ResourcesDep, SessionDep, SettingsDep
 from voicegate.resemble.jobs import callbacks, tasks
 
 router = APIRouter(prefix="/webhooks/resemble", tags=["webhooks"])
@@ -21,6 +21,7 @@ async def resemble_callback(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
+    resources: ResourcesDep,
     x_resemble_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Resemble's job callback: verified, stored once, and handled after the answer is sent."""
@@ -29,5 +30,5 @@ async def resemble_callback(
         session, token=token, body=await request.body(), signature=x_resemble_signature, secret=secret
     )
     if event_id is not None:
-        background.add_task(tasks.handle_callback, request.app.state, event_id)
+        background.add_task(tasks.handle_callback, resources, event_id)
     return {"received": True, "duplicate": event_id is None, "signed": signed}

@@ -43,6 +43,7 @@ from voicegate.resemble.jobs.kinds import (
     upstream_id_of,
 )
 from voicegate.resemble.jobs.schemas import JobSubmit
+from voicegate.resources import Resources
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.retention import AssetClass
@@ -65,6 +66,18 @@ class JobDeps:
     outbound: httpx.AsyncClient
     settings: Settings
     rate_card: RateCard
+
+
+def job_deps(resources: Resources, session: AsyncSession) -> JobDeps:
+    """The one way to build `JobDeps`: for a request's unit of work and for background tasks alike."""
+    return JobDeps(
+        session=session,
+        upstream=resources.upstream,
+        storage=resources.storage,
+        outbound=resources.media_http,
+        settings=resources.settings,
+        rate_card=resources.rate_card,
+    )
 
 
 async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) -> dict[str, Any]:
