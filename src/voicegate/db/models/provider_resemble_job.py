@@ -47,6 +47,9 @@ class ProviderResembleJob(IdMixin, CreatedAtMixin, Base):
     input_asset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     input_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     input_seconds: Mapped[Decimal | None] = mapped_column(Micros(), nullable=True)
+    # What the credit hold was placed for: billed when the finished job's duration cannot be measured.
+    estimate_rate_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    estimated_quantity: Mapped[Decimal | None] = mapped_column(Micros(), nullable=True)
     params: Mapped[str | None] = mapped_column(Text, nullable=True)
     output_url: Mapped[str | None] = mapped_column(String(4096), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.config import Settings
-from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleUsage
+from voicegate.db.models import ProviderResembleJob, ProviderResembleUsage
 from voicegate.db.models.provider_resemble_job import OPEN_STATUSES, JobStatus
 from voicegate.errors import GatewayError, NotFound
 from voicegate.kit import media, netguard
@@ -105,6 +105,8 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
         input_asset_id=prepared.asset_id,
         input_url=body.media_url()[:2048],
         input_seconds=prepared.seconds,
+        estimate_rate_key=rate_key,
+        estimated_quantity=quantity,
         params=json.dumps({"options": body.options(), "media_kind": prepared.kind}),
         updated_at=utc_now(),
     )
@@ -181,7 +183,7 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
     )
     if quantity is None:
         log.warning("job_billed_at_estimate", extra={"job_id": job.id, "capability": kind.capability})
-        quantity = _estimate_quantity(deps, await repository.hold_for(session, job), rate_key)
+        quantity = _estimated_quantity(deps, job, rate_key)
     quote = deps.rate_card.quote(rate_key, quantity)
     won = await repository.claim_completion(
         session,
@@ -207,13 +209,16 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
         await _mirror(deps, kind, job, output)
 
 
-def _estimate_quantity(deps: JobDeps, hold: CreditHold | None, rate_key: str) -> Decimal:
-    rate = deps.rate_card.rates[rate_key]
-    if rate.unit not in SECONDS_UNITS:
-        return Decimal(1)
-    if hold is None or rate.usd_per_unit == 0:
-        return Decimal(deps.settings.job_default_estimate_s)
-    return (hold.amount_usd / (rate.usd_per_unit * (1 + deps.rate_card.markup_pct / 100))).quantize(Decimal("0.001"))
+def _estimated_quantity(deps: JobDeps, job: ProviderResembleJob, rate_key: str) -> Decimal:
+    """The quantity the credit hold was placed for at submit, when it was estimated in the unit now billed."""
+    rates = deps.rate_card.rates
+    unit = rates[rate_key].unit
+    estimated = rates.get(job.estimate_rate_key or "")
+    if job.estimated_quantity is not None and estimated is not None and estimated.unit == unit:
+        return job.estimated_quantity
+    # A job submitted before estimates were stored, or held in another unit (an "image" that turned out to be
+    # audio): bill what submit would have assumed for an unmeasurable input.
+    return _quantity_in(unit, Decimal(deps.settings.job_default_estimate_s))
 
 
 async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Quote) -> ProviderResembleUsage:
