@@ -24,7 +24,7 @@ class JobStatus(StrEnum):
         return _RANK[self]
 
 
-# The statuses a job can still leave: every conditional transition is `WHERE status IN OPEN_STATUSES`.
+# The statuses a job can still leave; it ends only through an UPDATE `... WHERE status IN OPEN_STATUSES`.
 OPEN_STATUSES: tuple[JobStatus, ...] = (JobStatus.PENDING, JobStatus.PROCESSING)
 _RANK = {JobStatus.PENDING: 0, JobStatus.PROCESSING: 1, JobStatus.COMPLETED: 2, JobStatus.FAILED: 2}
 
