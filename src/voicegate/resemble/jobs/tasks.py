@@ -12,11 +12,8 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import select
-
-from voicegate.db.models import ProviderResembleJob
 from voicegate.kit.time import utc_now
-from voicegate.resemble.jobs import callbacks, service
+from voicegate.resemble.jobs import callbacks, repository, service
 from voicegate.resemble.jobs.kinds import KINDS
 from voicegate.resemble.jobs.service import job_deps
 from voicegate.resources import Resources
@@ -44,18 +41,7 @@ async def handle_callback(resources: Resources, event_id: str) -> None:
 async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
     """Refresh every open job from Resemble (the third way a job reaches its end). Returns how many were checked."""
     async with resources.sessionmaker() as session:
-        ids = (
-            await session.scalars(
-                select(ProviderResembleJob.id)
-                .where(
-                    ProviderResembleJob.status.in_(("pending", "processing")),
-                    ProviderResembleJob.upstream_id.is_not(None),
-                    ProviderResembleJob.created_at > utc_now() - POLL_WINDOW,
-                )
-                .order_by(ProviderResembleJob.updated_at)
-                .limit(limit)
-            )
-        ).all()
+        ids = await repository.open_job_ids(session, created_after=utc_now() - POLL_WINDOW, limit=limit)
     for job_id in ids:
         try:
             await with_deps(resources, partial(_refresh_one, job_id=job_id))
@@ -65,6 +51,6 @@ async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
 
 
 async def _refresh_one(deps: service.JobDeps, *, job_id: str) -> None:
-    job = await deps.session.get(ProviderResembleJob, job_id)
+    job = await repository.get(deps.session, job_id)
     if job is not None:
         await service.refresh(deps, KINDS[job.capability], job)
