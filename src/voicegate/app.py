@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from voicegate import __version__
 from voicegate.api import build_router
@@ -20,6 +21,7 @@ from voicegate.config import Settings, get_settings
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import install_exception_handlers
 from voicegate.jobs.maintenance import run_forever
+from voicegate.kit.requestctx import RequestContextMiddleware
 from voicegate.kit.transports import RoutingTransport
 from voicegate.logging import configure_logging
 from voicegate.ratelimit.factory import build_limiter
@@ -105,10 +107,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+class Gateway(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, outside Starlette's ServerErrorMiddleware: a 500 and the line logging it carry the request id.
+        return RequestContextMiddleware(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
-    app = FastAPI(title="voicegate", version=__version__, lifespan=lifespan)
+    configure_logging(settings.log_level, settings.effective_log_format)
+    app = Gateway(title="voicegate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.rate_card = RateCard(settings.resemble_markup_pct, settings.resemble_rates)
     install_exception_handlers(app)

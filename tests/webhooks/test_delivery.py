@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.factories import Customer, create_customer
 from voicegate.db.models import ProviderResembleJob, User, WebhookDelivery
 from voicegate.kit.time import utc_now
+from voicegate.logging import build_formatter
 from voicegate.webhooks import outbound, service
 from voicegate.webhooks.signing import InvalidSignature, verify
 
@@ -213,11 +214,15 @@ class TestDeliver:
         await deliver(sessionmaker, receiver_http, delivery.id)
 
         secret = await user_secret(sessionmaker, customer.user.id)
-        assert delivery.id in caplog.text
-        assert customer.user.id in caplog.text
-        assert secret not in caplog.text
-        assert secret.removeprefix("whsec_") not in caplog.text
-        assert "TOP-SECRET-PAYLOAD" not in caplog.text
+        rendered = "\n".join(build_formatter("json").format(record) for record in caplog.records)
+        [attempt] = [json.loads(line) for line in rendered.splitlines() if '"webhook_attempt"' in line]
+        assert attempt["delivery_id"] == delivery.id
+        assert attempt["user_id"] == customer.user.id
+        assert (attempt["attempt"], attempt["outcome"], attempt["status_code"]) == (1, "retrying", 500)
+        assert attempt["level"] == "warning"
+        assert secret not in rendered
+        assert secret.removeprefix("whsec_") not in rendered
+        assert "TOP-SECRET-PAYLOAD" not in rendered
 
 
 class TestEnqueue:
@@ -360,7 +365,8 @@ class TestDeliverDue:
 
         assert sent == 2
         assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted(fine)
-        assert f"webhook_delivery_crashed delivery_id={doomed.id}" in caplog.text
+        [crashed] = [r for r in caplog.records if r.getMessage() == "webhook_delivery_crashed"]
+        assert crashed.delivery_id == doomed.id  # type: ignore[attr-defined]
 
     async def test_nothing_due(
         self, sessionmaker: async_sessionmaker[AsyncSession], receiver_http: httpx.AsyncClient

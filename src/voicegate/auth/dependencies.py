@@ -9,6 +9,7 @@ from voicegate.auth.service import Principal, authenticate_bearer
 from voicegate.db.models import User
 from voicegate.deps import SessionDep, SettingsDep
 from voicegate.errors import Unauthorized
+from voicegate.logging import bind_user
 
 bearer = HTTPBearer(auto_error=False, description="An API key, or an access token from /api/v1/auth/api-key")
 
@@ -32,6 +33,7 @@ async def get_principal(
     # another request wrote in between, and nothing downstream needs this snapshot.
     await session.commit()
     request.state.user_id = principal.user.id
+    bind_user(request.state.user_id)
     return principal
 
 
