@@ -29,6 +29,7 @@ from voicegate.resemble.tts.service import catalogue as voice_catalogue
 from voicegate.simulator import close_simulator_app
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
+from voicegate.webhooks import outbound as webhook_outbound
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = build_limiter(settings)
     app.state.upstream, app.state.simulator = build_upstream(settings, app)
     app.state.outbound = httpx.AsyncClient(timeout=settings.media_fetch_timeout_s, follow_redirects=False)
+    app.state.webhook_http = webhook_outbound.build_client()
     maintenance = asyncio.create_task(run_forever(app.state))
     if settings.uses_simulator:
         log.warning("upstream_is_simulator: RESEMBLE_API_KEY is unset, answering from the bundled simulator")
@@ -97,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await maintenance
         await app.state.upstream.aclose()
         await app.state.outbound.aclose()
+        await app.state.webhook_http.aclose()
         if app.state.simulator is not None:
             await close_simulator_app(app.state.simulator)
             await app.state.simulator.state.gateway_outbound.aclose()

@@ -210,8 +210,9 @@ class TestForwardingToTheUser:
     async def test_final_result_reaches_callback_uri_signed_as_standard_webhooks(
         self, settings: Settings, session: AsyncSession
     ):
+        from standardwebhooks.webhooks import Webhook
+
         from voicegate.jobs.maintenance import deliver_webhooks
-        from voicegate.webhooks import signing
 
         received: list[tuple[dict[str, str], bytes]] = []
         receiver = FastAPI()
@@ -223,8 +224,8 @@ class TestForwardingToTheUser:
 
         app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
         async with app.router.lifespan_context(app):
-            await app.state.outbound.aclose()
-            app.state.outbound = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
+            await app.state.webhook_http.aclose()
+            app.state.webhook_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
                 customer = await create_customer(session)
                 source = await upload(http, customer)
@@ -236,7 +237,7 @@ class TestForwardingToTheUser:
 
         assert len(received) == 1
         headers, body = received[0]
-        signing.verify(secret, headers, body)
+        Webhook(secret).verify(body, headers)
         event = json.loads(body)
         assert event["type"] == "job.completed"
         assert event["data"]["job_id"] == done["job_id"]
