@@ -111,7 +111,7 @@ class TestRequestLines:
 @pytest.fixture
 async def slow_job_gateway(settings: Settings) -> AsyncIterator[JsonGateway]:
     # Holds expire at once and the simulator takes a few seconds, so the hold can be swept before the job ends.
-    async for running in start_json_gateway(settings, job_hold_ttl_s=0, simulator_job_delay_s=3.0):
+    async for running in start_json_gateway(settings, job_hold_ttl_s=0, simulator_job_delay_s=5.0):
         yield running
 
 
