@@ -78,6 +78,25 @@ class TestRequestLines:
         # Outside a request nothing is bound, so nothing is carried over to the next line.
         assert structlog.contextvars.get_contextvars() == {}
 
+    async def test_an_upstream_failure_line_names_the_same_upstream_request(self, gateway: JsonGateway) -> None:
+        customer = await new_customer(gateway)
+        simulator = gateway.app.state.simulator
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator), base_url="http://sim") as sim:
+            fault = await sim.post("/_sim/faults", json={"path": "/synthesize", "status": 500})
+            assert fault.status_code == 201, fault.text
+
+        response = await gateway.client.post(
+            SYNTH, json={"voice_uuid": "55592656", "text": "fail"}, headers=customer.headers
+        )
+
+        assert response.status_code == 502
+        [failure] = gateway.logs.events("upstream_server_error")
+        [call] = [line for line in gateway.logs.events("upstream_call") if line["operation"] == "synthesize"]
+        assert (failure["operation"], failure["status"], failure["level"]) == ("synthesize", 500, "warning")
+        assert failure["upstream_request_id"] == call["upstream_request_id"]
+        assert failure["request_id"] == call["request_id"] == response.headers["x-request-id"]
+        assert failure["user_id"] == customer.user.id
+
     async def test_lines_of_concurrent_requests_keep_their_own_ids(self, gateway: JsonGateway) -> None:
         customers = [await new_customer(gateway) for _ in range(3)]
 
