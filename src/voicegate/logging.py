@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import structlog
@@ -81,6 +83,15 @@ def bind_user(user_id: str) -> None:
     structlog.contextvars.bind_contextvars(user_id=user_id)
 
 
+def _json_default(value: Any) -> str:
+    # Money stays exact (a Decimal as its text, never a float); anything else unknown is shown, not fatal.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return repr(value)
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -92,7 +103,7 @@ def _shared_processors() -> list[Processor]:
 
 def build_formatter(log_format: LogFormat, *, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
     renderer: Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(default=_json_default)
         if log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
     )

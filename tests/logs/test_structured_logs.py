@@ -9,6 +9,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -211,6 +212,13 @@ class TestOtherLoggers:
         assert line["logger"] == "uvicorn.error"
         assert "color_message" not in line
         assert "message" not in line
+
+    async def test_money_and_times_in_extras_are_exact_text(self, gateway: JsonGateway) -> None:
+        when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        logging.getLogger("voicegate.test").info("priced", extra={"amount_usd": Decimal("0.100001"), "at": when})
+
+        [line] = gateway.logs.events("priced")
+        assert (line["amount_usd"], line["at"]) == ("0.100001", "2026-01-02T03:04:05+00:00")
 
     async def test_a_structlog_logger_lands_in_the_same_stream(self, gateway: JsonGateway) -> None:
         with structlog.contextvars.bound_contextvars(request_id="r-1"):
