@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from voicegate import __version__
 from voicegate.api import build_router
 from voicegate.config import Settings, get_settings
 from voicegate.errors import install_exception_handlers
 from voicegate.jobs.maintenance import run_forever
+from voicegate.kit.requestctx import RequestContextMiddleware
 from voicegate.logging import configure_logging
 from voicegate.resources import open_resources
 
@@ -40,10 +42,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             del app.state.resources
 
 
+class Gateway(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, outside Starlette's ServerErrorMiddleware: a 500 and the line logging it carry the request id.
+        return RequestContextMiddleware(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
-    app = FastAPI(title="voicegate", version=__version__, lifespan=lifespan)
+    configure_logging(settings.log_level, settings.effective_log_format)
+    app = Gateway(title="voicegate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     install_exception_handlers(app)
     app.include_router(build_router(settings))

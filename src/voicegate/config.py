@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     public_base_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] | None = None  # unset: JSON in production, console text otherwise
 
     # Upstream (Resemble)
     resemble_api_key: SecretStr | None = None
@@ -116,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.voicegate_env == "production"
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        return self.log_format or ("json" if self.is_production else "console")
 
     @property
     def uses_simulator(self) -> bool:

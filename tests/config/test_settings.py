@@ -62,3 +62,12 @@ def test_bad_rate_limit_json_is_refused(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RESEMBLE_RATE_LIMITS", '["tts"]')
     with pytest.raises(ValidationError):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_log_format_defaults_by_environment_and_can_be_chosen():
+    assert Settings(_env_file=None).effective_log_format == "console"  # type: ignore[call-arg]
+    assert _production().effective_log_format == "json"
+    assert _production(log_format="console").effective_log_format == "console"
+    assert Settings(_env_file=None, log_format="json").effective_log_format == "json"  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, log_format="xml")  # type: ignore[call-arg]

@@ -250,8 +250,10 @@ class TestRejections:
         assert (caught.value.status_code, caught.value.detail) == (502, "Resemble upstream error")
         errors = [r for r in caplog.records if r.levelno == logging.ERROR]
         assert errors
-        assert "is not allowed to use this feature" in errors[0].getMessage()
-        assert str(status) in errors[0].getMessage()
+        assert errors[0].getMessage() == "upstream_account_error"
+        assert "is not allowed to use this feature" in errors[0].reason  # type: ignore[attr-defined]
+        assert errors[0].status == status  # type: ignore[attr-defined]
+        assert API_KEY not in errors[0].reason  # type: ignore[attr-defined]
         assert API_KEY not in caplog.text
         assert API_KEY not in str(caught.value.detail) + repr(caught.value.extra)
         assert fake.calls == 1

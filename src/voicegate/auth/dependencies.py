@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from voicegate.auth.service import CallerUser, Principal, authenticate_bearer
 from voicegate.deps import ResourcesDep, SessionDep
 from voicegate.errors import Unauthorized
+from voicegate.logging import bind_user
 
 bearer = HTTPBearer(auto_error=False, description="An API key, or an access token from /api/v1/auth/api-key")
 
@@ -34,6 +35,7 @@ async def get_principal(
     if session.in_transaction():
         await session.commit()
     request.state.user_id = principal.user.id
+    bind_user(request.state.user_id)
     return principal
 
 

@@ -73,12 +73,23 @@ def serve(
     import uvicorn
 
     from voicegate.cli.demo import ensure_demo_user
+    from voicegate.logging import configure_logging
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
     migrate.upgrade(settings.effective_database_url)
     if not settings.is_production:
         ensure_demo_user(settings, host, port)
-    uvicorn.run("voicegate.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    # log_config=None: uvicorn installs no handlers of its own, so its lines go through ours (JSON in production).
+    uvicorn.run(
+        "voicegate.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        log_config=None,
+    )
 
 
 @app.command()

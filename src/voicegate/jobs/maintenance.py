@@ -36,7 +36,7 @@ async def deliver_webhooks(resources: Resources) -> int:
     settings = resources.settings
     return await outbound_webhooks.deliver_due(
         resources.sessionmaker,
-        resources.webhook_http,
+        resources.webhook_http,  # the hardened client: no proxies from the environment, no redirects
         allow_private=settings.outbound_allow_private_networks,
         max_attempts=settings.webhook_delivery_max_attempts,
     )

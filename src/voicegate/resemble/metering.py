@@ -183,6 +183,6 @@ async def metered_call(
         try:
             rows = await keep(request.id, result)
         except Exception:  # keeping a copy must never cost us the charge for work already delivered
-            log.exception("keep_result_failed", extra={"request_id": request.id})
+            log.exception("keep_result_failed", extra={"provider_request_id": request.id})
     usage = await settle_request(session, request, hold, quote, raw, latency_ms, rows)
     return Metered(request=request, usage=usage), result

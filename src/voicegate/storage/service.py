@@ -57,7 +57,7 @@ async def put_asset(
         size = await storage.put_bytes(key, data, content_type)
     except (StorageError, OSError) as exc:
         metrics.storage_failures.labels("put").inc()
-        log.error("storage_put_failed", extra={"request_id": request_id, "error": type(exc).__name__})
+        log.error("storage_put_failed", extra={"provider_request_id": request_id, "error": type(exc).__name__})
         return None
     return ProviderResembleAsset(
         id=new_id(),

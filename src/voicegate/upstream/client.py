@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -12,8 +13,10 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+import structlog
 
 from voicegate.config import Settings
+from voicegate.kit.ids import new_id
 from voicegate.metrics import upstream_latency, upstream_requests
 from voicegate.upstream.breaker import CircuitBreaker
 from voicegate.upstream.errors import (
@@ -159,10 +162,11 @@ class ResembleClient:
                 method, url, json=json, params=params, data=data, files=files, headers=self._headers_for(url)
             )
 
-        async with self.breaker.guard():
-            with map_upstream_errors(operation, secrets=(self._api_key,)):
-                response = await self._send(build, idempotent=idempotent, operation=operation)
-                return _json_object(response)
+        with _upstream_request_id():
+            async with self.breaker.guard():
+                with map_upstream_errors(operation, secrets=(self._api_key,)):
+                    response = await self._send(build, idempotent=idempotent, operation=operation)
+                    return _json_object(response)
 
     async def download(self, url: str, max_bytes: int, *, operation: str = "download") -> bytes:
         """GET result media from an absolute (often signed) URL; `MediaTooLarge` past `max_bytes`.
@@ -175,7 +179,7 @@ class ResembleClient:
         def build() -> httpx.Request:
             return self._http.build_request("GET", url, headers=self._headers_for(url, accept="*/*"))
 
-        with map_upstream_errors(operation, secrets=(self._api_key,)):
+        with _upstream_request_id(), map_upstream_errors(operation, secrets=(self._api_key,)):
             response = await self._send(build, idempotent=True, operation=operation, stream=True, follow_redirects=True)
             try:
                 return await _read_capped(response, max_bytes)
@@ -212,7 +216,7 @@ class ResembleClient:
                         request=response.request,
                         response=response,
                     )
-            log.debug("upstream_retry operation=%s attempt=%d delay_s=%.2f", operation, attempt, delay)
+            log.debug("upstream_retry", extra={"operation": operation, "attempt": attempt, "delay_s": round(delay, 2)})
             await self._sleep(delay)
             waited += delay
             attempt += 1
@@ -244,12 +248,14 @@ class ResembleClient:
             upstream_requests.labels(operation=operation, outcome=outcome).inc()
             upstream_latency.labels(operation=operation).observe(latency)
             log.debug(
-                "upstream_call operation=%s attempt=%d status=%s outcome=%s latency_ms=%.1f",
-                operation,
-                attempt,
-                status,
-                outcome,
-                latency * 1000,
+                "upstream_call",
+                extra={
+                    "operation": operation,
+                    "attempt": attempt,
+                    "status": status,
+                    "outcome": outcome,
+                    "latency_ms": round(latency * 1000, 1),
+                },
             )
 
     def _resolve(self, url_or_path: str) -> str:
@@ -262,6 +268,14 @@ class ResembleClient:
         if _origin(httpx.URL(url)) in self._api_origins:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
+
+
+def _upstream_request_id() -> contextlib.AbstractContextManager[None]:
+    """Name one logical call to Resemble (its retries included) on every line logged during it.
+
+    Resemble's answers carry no request id of their own (none is documented), so the gateway makes one.
+    """
+    return structlog.contextvars.bound_contextvars(upstream_request_id=new_id())
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

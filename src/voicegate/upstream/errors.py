@@ -82,13 +82,13 @@ def map_upstream_errors(operation: str, *, secrets: Sequence[str] = ()) -> Itera
     except httpx.HTTPStatusError as exc:
         raise error_for_response(exc.response, operation, secrets=secrets) from exc
     except httpx.TimeoutException as exc:
-        log.warning("upstream_timeout operation=%s kind=%s", operation, type(exc).__name__)
+        log.warning("upstream_timeout", extra={"operation": operation, "kind": type(exc).__name__})
         raise UpstreamTimeout() from exc
     except httpx.HTTPError as exc:
-        log.warning("upstream_transport_error operation=%s kind=%s", operation, type(exc).__name__)
+        log.warning("upstream_transport_error", extra={"operation": operation, "kind": type(exc).__name__})
         raise UpstreamFault() from exc
     except MalformedResponse as exc:
-        log.error("upstream_malformed_body operation=%s reason=%s", operation, exc)
+        log.error("upstream_malformed_body", extra={"operation": operation, "reason": str(exc)})
         raise UpstreamFault() from exc
 
 
@@ -99,15 +99,15 @@ def error_for_response(response: httpx.Response, operation: str, *, secrets: Seq
         return UpstreamRejected(rejection_message(response, secrets=secrets), status_code=status)
     if status == 429:
         wait = retry_after_seconds(response.headers)
-        log.warning("upstream_throttled operation=%s retry_after_s=%s", operation, wait)
+        log.warning("upstream_throttled", extra={"operation": operation, "retry_after_s": wait})
         return UpstreamThrottled(retry_after_s=math.ceil(wait) if wait is not None else 1)
     if status >= 500:
-        log.warning("upstream_server_error operation=%s status=%d", operation, status)
+        log.warning("upstream_server_error", extra={"operation": operation, "status": status})
         return UpstreamFault(extra={"upstream_status": status})
     # Our account or our own request is at fault, not the caller: hide the reason from them, keep it for us.
     reason = rejection_message(response, secrets=secrets)
     event = "upstream_account_error" if status in ACCOUNT_LEVEL else "upstream_unexpected_status"
-    log.error("%s operation=%s status=%d reason=%s", event, operation, status, reason)
+    log.error(event, extra={"operation": operation, "status": status, "reason": reason})
     return UpstreamError()
 
 

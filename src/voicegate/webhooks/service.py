@@ -66,7 +66,7 @@ async def rotate_secret(session: AsyncSession, user_id: str) -> str:
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound("User not found")
-    log.info("webhook_secret_rotated user_id=%s", user_id)
+    log.info("webhook_secret_rotated", extra={"user_id": user_id})
     return secret
 
 
@@ -132,9 +132,12 @@ async def enqueue(
             raise RuntimeError(f"webhook delivery for job {job_id} vanished")
         delivery = existing
         if not inserted:
-            log.info("webhook_enqueue_duplicate delivery_id=%s job_id=%s", delivery.id, job_id)
+            log.info("webhook_enqueue_duplicate", extra={"delivery_id": delivery.id, "job_id": job_id})
             return delivery
-    log.info("webhook_enqueued delivery_id=%s user_id=%s job_id=%s event=%s", delivery.id, user_id, job_id, event_type)
+    log.info(
+        "webhook_enqueued",
+        extra={"delivery_id": delivery.id, "user_id": user_id, "job_id": job_id, "event_type": event_type},
+    )
     return delivery
 
 
@@ -238,10 +241,8 @@ async def _record(
         await session.commit()
     if not written.rowcount:  # type: ignore[attr-defined]
         log.warning(
-            "webhook_outcome_superseded delivery_id=%s user_id=%s attempt=%d",
-            claim.delivery_id,
-            claim.user_id,
-            claim.attempt,
+            "webhook_outcome_superseded",
+            extra={"delivery_id": claim.delivery_id, "user_id": claim.user_id, "attempt": claim.attempt},
         )
     return outcome
 
@@ -279,14 +280,16 @@ async def deliver(
     log_level = logging.INFO if outcome == "delivered" else logging.WARNING
     log.log(
         log_level,
-        "webhook_attempt delivery_id=%s user_id=%s attempt=%d/%d outcome=%s status_code=%s error=%s",
-        claim.delivery_id,
-        claim.user_id,
-        claim.attempt,
-        max_attempts,
-        outcome,
-        result.status_code,
-        result.error,
+        "webhook_attempt",
+        extra={
+            "delivery_id": claim.delivery_id,
+            "user_id": claim.user_id,
+            "attempt": claim.attempt,
+            "max_attempts": max_attempts,
+            "outcome": outcome,
+            "status_code": result.status_code,
+            "error": result.error,
+        },
     )
     return outcome
 
@@ -326,7 +329,7 @@ async def deliver_due(
                     sessionmaker, http, delivery_id, allow_private=allow_private, max_attempts=max_attempts, now=now
                 )
             except Exception:
-                log.exception("webhook_delivery_crashed delivery_id=%s", delivery_id)
+                log.exception("webhook_delivery_crashed", extra={"delivery_id": delivery_id})
                 return
         if outcome != "skipped":
             attempted += 1

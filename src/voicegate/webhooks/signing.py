@@ -1,90 +1,37 @@
-"""Standard Webhooks signatures (https://www.standardwebhooks.com/).
+"""Standard Webhooks signatures (https://www.standardwebhooks.com/), made by the specification's reference library.
 
-A secret is `whsec_` + base64 of random bytes; the HMAC key is the decoded bytes. The signed content is
-`{webhook-id}.{webhook-timestamp}.{body}` and `webhook-signature` is a space-separated list of `v1,<base64 HMAC-SHA256>`
-entries (one per active key; the gateway signs with one).
+Signing with `standardwebhooks` itself means a receiver that verifies with it (or any conforming library) agrees
+with us byte for byte. A secret is `whsec_` + base64 of random bytes; the signed content is
+`{webhook-id}.{webhook-timestamp}.{body}`, and `webhook-signature` is `v1,<base64 HMAC-SHA256>`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
-import hmac
 import secrets
-import time
-from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # "whsec_" + 44 base64 characters = 50, within users.webhook_secret (String(64))
-SIGNATURE_VERSION = "v1"
-DEFAULT_TOLERANCE_S = 300
 HEADER_NAMES = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
-class InvalidSignature(ValueError):
-    """A webhook failed verification: missing headers, a stale timestamp, or no matching signature."""
-
-
 def new_secret() -> str:
+    """A fresh signing secret (the library verifies and signs, but makes none)."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def secret_key(secret: str) -> bytes:
-    """The HMAC key inside a secret; the `whsec_` prefix is optional, as the specification allows."""
-    encoded = secret.removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("a webhook secret must be 'whsec_' followed by base64") from exc
-    if not key:
-        raise ValueError("a webhook secret must not be empty")
-    return key
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` value for one message: `v1,<base64 HMAC-SHA256>`."""
-    content = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_key(secret), content, hashlib.sha256).digest()
-    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
-
-
 def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers for one attempt; `timestamp` is Unix seconds, `body` the exact bytes.
+
+    The library signs text, and stamps whatever datetime it gets as UTC, so it gets one in UTC. The body is UTF-8
+    JSON: decoding it gives back exactly the bytes that are sent.
+    """
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": Webhook(secret).sign(msg_id, moment, body.decode("utf-8")),
     }
-
-
-def verify(
-    secret: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    tolerance_s: int = DEFAULT_TOLERANCE_S,
-    now: float | None = None,
-) -> None:
-    """Check a received webhook; raises `InvalidSignature` unless one `v1` signature matches in time.
-
-    `headers` may be any mapping (names compared case-insensitively).
-    """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    msg_id = lowered.get("webhook-id")
-    timestamp_text = lowered.get("webhook-timestamp")
-    signatures = lowered.get("webhook-signature")
-    if not msg_id or not timestamp_text or not signatures:
-        raise InvalidSignature("missing webhook-id, webhook-timestamp or webhook-signature")
-    try:
-        timestamp = int(timestamp_text)
-    except ValueError as exc:
-        raise InvalidSignature("webhook-timestamp is not an integer") from exc
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_s:
-        raise InvalidSignature("webhook-timestamp is outside the tolerance")
-    expected = sign(secret, msg_id, timestamp, body).split(",", 1)[1]
-    for entry in signatures.split():
-        version, _, value = entry.partition(",")
-        if version == SIGNATURE_VERSION and hmac.compare_digest(value.encode(), expected.encode()):
-            return
-    raise InvalidSignature("no signature matches")

@@ -212,8 +212,9 @@ class TestForwardingToTheUser:
     async def test_final_result_reaches_callback_uri_signed_as_standard_webhooks(
         self, settings: Settings, session: AsyncSession
     ):
+        from standardwebhooks.webhooks import Webhook
+
         from voicegate.jobs.maintenance import deliver_webhooks
-        from voicegate.webhooks import signing
 
         received: list[tuple[dict[str, str], bytes]] = []
         receiver = FastAPI()
@@ -238,7 +239,7 @@ class TestForwardingToTheUser:
 
         assert len(received) == 1
         headers, body = received[0]
-        signing.verify(secret, headers, body)
+        Webhook(secret).verify(body, headers)
         event = json.loads(body)
         assert event["type"] == "job.completed"
         assert event["data"]["job_id"] == done["job_id"]
