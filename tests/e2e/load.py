@@ -1,8 +1,9 @@
 """The load-and-faults stack and its audit: a gateway and a simulator as real processes, tuned so a burst is
 decided by the code under test rather than by the defaults meant for production traffic.
 
-- Rate caps high enough that the burst is not all 429, a breaker that never opens (a seeded 40 % failure rate
-  would open it within seconds and turn the rest of the run into 503s that prove nothing);
+- a synthesis cap a little under what each user sends (a few 429s, not a run of them), the others out of reach;
+- a breaker that never opens: a seeded 40 % failure rate would open it within seconds and turn the rest of the
+  run into 503s that prove nothing;
 - a short upstream read timeout, so a `timeout` fault costs the gateway two seconds, not sixty;
 - a short credit-hold TTL, so the hold sweep can run right after the burst.
 """
@@ -28,7 +29,7 @@ from voicegate.jobs.maintenance import sweep_once
 
 READ_TIMEOUT_S = 2.0
 HOLD_TTL_S = 3
-HIGH_CAPS = {"tts": "10000/minute", "uploads": "10000/minute", "enhance": "10000/minute"}
+CAPS = {"tts": "55/minute", "uploads": "10000/minute", "stt": "10000/minute", "detect": "10000/minute"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def load_stack(
         "RESEMBLE_SYNTH_URL": simulator,
         "RESEMBLE_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
         "RESEMBLE_BREAKER_FAILURES": "1000000",
-        "RESEMBLE_RATE_LIMITS": json.dumps(HIGH_CAPS),
+        "RESEMBLE_RATE_LIMITS": json.dumps(CAPS),
         "RESEMBLE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "HOLD_TTL_S": str(HOLD_TTL_S),
         "ADMIN_API_KEY": ADMIN_KEY,

@@ -31,7 +31,7 @@ SYNTHESES = 300
 CONCURRENCY = 24
 CONCURRENT_RETRIES = 30  # fired RETRY_AFTER_S after the first attempt, while it is still running
 RETRY_AFTER_S = 0.02
-LATER_RETRIES = 29  # fired once the first attempt has answered
+LATER_RETRIES = 30  # fired once the first attempt has answered
 JOBS_PER_USER = 6
 RICH_USERS = 5  # plus one user whose credit runs out mid-burst (402s)
 VOICE_UUID = "55592656"
@@ -65,6 +65,7 @@ class Answer:
     body: Any
     replayed: bool = False
     key: str | None = None
+    retry_after: str | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -162,7 +163,6 @@ class Burst:
         self.report = report
         self.rng = random.Random(SEED)
         self.fault_modes: dict[str, str] = {}
-        self.planned: dict[str, Synthesis] = {}
 
     async def arm(self, path: str, plan: dict[str, tuple[int, dict[str, Any]]]) -> None:
         modes = [mode for mode, (count, _) in plan.items() for _ in range(count)]
@@ -194,7 +194,9 @@ class Burst:
             answer = Answer(what, 0, {"transport_error": repr(exc)}, key=key)
         else:
             replayed = response.headers.get("idempotent-replayed") == "true"
-            answer = Answer(what, response.status_code, _json(response), replayed, key)
+            answer = Answer(
+                what, response.status_code, _json(response), replayed, key, response.headers.get("retry-after")
+            )
         self.report.answers.append(answer)
         return answer
 
@@ -220,7 +222,7 @@ class Burst:
         retries = ["concurrent"] * CONCURRENT_RETRIES + ["later"] * LATER_RETRIES
         retries += [None] * (SYNTHESES - len(retries))
         self.rng.shuffle(retries)
-        planned = [
+        return [
             Synthesis(
                 user=users[i % len(users)],
                 key=f"load-{i}",
@@ -229,19 +231,19 @@ class Burst:
             )
             for i, retry in enumerate(retries)
         ]
-        self.planned = {job.key: job for job in planned}
-        return planned
 
     async def syntheses(self, users: list[dict[str, Any]]) -> None:
         slots = asyncio.Semaphore(CONCURRENCY)
         await asyncio.gather(*(self.synthesis_with_retry(job, slots) for job in self.plan_syntheses(users)))
 
-    async def changed_body_retry(self) -> None:
-        """A retry whose body differs from the first attempt that succeeded under its key."""
-        first = next(a for a in self.report.answers if a.what == "tts" and a.status == 200 and not a.replayed)
-        job = self.planned[str(first.key)]
-        changed = {**job.body, "text": job.body["text"] + " Changed."}
-        self.report.changed_body = await self.synthesize(job, "changed", changed)
+    async def changed_body_retry(self, user: dict[str, Any]) -> None:
+        """A retry whose body differs from a first attempt that succeeded under its key. It runs before the burst,
+        while the user is far from the cap, and tries new keys until one succeeds (the planted faults come first)."""
+        for attempt in range(10):
+            job = Synthesis(user, f"changed-{attempt}", {"voice_uuid": VOICE_UUID, "text": "Said once."}, None)
+            if (await self.synthesize(job)).status == 200:
+                break
+        self.report.changed_body = await self.synthesize(job, "changed", {**job.body, "text": "Said twice."})
 
     async def upload(self, user: dict[str, Any]) -> str:
         response = await self.http.post(
@@ -311,13 +313,13 @@ async def report(load: LoadStack) -> Report:
         urls = [await burst.upload(user) for user in rich]
         await burst.arm(SYNTH_PATH, SYNTH_FAULTS)
         await burst.arm(JOB_SUBMIT_PATH, JOB_FAULTS)
+        await burst.changed_body_retry(rich[0])
         seen.phases["setup"] = time.monotonic() - started
 
         stop = asyncio.Event()
         sampler = asyncio.create_task(burst.sample_balances(users, stop))
         await asyncio.gather(burst.syntheses(users), burst.jobs(rich, urls))
         seen.phases["burst"] = time.monotonic() - started - seen.phases["setup"]
-        await burst.changed_body_retry()
         stop.set()
         await sampler
         await burst.count_faults_met()
@@ -357,6 +359,9 @@ def test_every_answer_is_expected_and_errors_carry_a_detail(report: Report) -> N
     without_detail = [a for a in errors if not isinstance((a.body or {}).get("detail"), str)]
     assert not without_detail, f"{report.summary()}\n{without_detail[:5]}"
     assert report.statuses("usage") == Counter({200: report.statuses("usage").total()}), report.summary()
+    waits = [a for a in errors if a.status in (429, 503)]
+    assert all(a.retry_after and int(a.retry_after) >= 1 for a in waits), f"{waits[:5]}\n{report.summary()}"
+    assert report.statuses("tts")[429] > 0, f"no user reached the synthesis cap\n{report.summary()}"
 
 
 def test_changed_body_under_a_used_key_is_refused(report: Report) -> None:
