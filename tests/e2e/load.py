@@ -70,7 +70,7 @@ def load_stack(
     log = logs / "gateway.log"
     simulator_args = ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY, "--webhook-secret", WEBHOOK_SECRET]
     with serve_together(
-        Server([*simulator_args, "--job-delay", "0.3"], {}, f"{simulator}/_sim/requests", logs / "simulator.log"),
+        Server([*simulator_args, "--job-delay", "1.0"], {}, f"{simulator}/_sim/requests", logs / "simulator.log"),
         Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", log),
     ):
         yield LoadStack(gateway=gateway, simulator=simulator, database_url=database_url, log=log)

@@ -41,6 +41,7 @@ SYNTH_URL = "/api/v1/resemble/tts/synthesize"
 JOB_KINDS = ("stt", "detect")
 SYNTH_PATH = "^/synthesize$"
 JOB_SUBMIT_PATH = "^/api/v2/(speech-to-text|detect)$"
+JOB_READ_PATH = "^/api/v2/(speech-to-text|detect)/[^/]+$"
 # One injection per upstream synthesis, in arrival order: ~10 % of each failure mode, the rest merely slow.
 SYNTH_FAULTS: dict[str, tuple[int, dict[str, Any]]] = {
     "status": (30, {"mode": "status", "status": 500}),
@@ -53,6 +54,11 @@ FAILURE_MODES = ("status", "timeout", "reset", "malformed")
 JOB_FAULTS: dict[str, tuple[int, dict[str, Any]]] = {
     "callback_repeat": (24, {"mode": "callback_repeat", "repeat": 3}),
     "job_fail": (6, {"mode": "job_fail", "message": "simulated processing failure"}),
+}
+# Reads of a job's state fail now and then too (the gateway may retry them: they are idempotent).
+JOB_READ_FAULTS: dict[str, tuple[int, dict[str, Any]]] = {
+    "read 500": (10, {"mode": "status", "status": 500}),
+    "read reset": (5, {"mode": "reset"}),
 }
 ALLOWED = {200, 201, 402, 409, 422, 429, 502, 503}
 TERMINAL = ("completed", "failed")
@@ -271,7 +277,7 @@ class Burst:
             answer = await self.ask("poll", "GET", path, headers=_headers(user))
             if answer.status == 200 and answer.body["status"] in TERMINAL:
                 return str(answer.body["status"])
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.2)
         return "open"
 
     async def jobs(self, users: list[dict[str, Any]], urls: list[str]) -> None:
@@ -313,6 +319,7 @@ async def report(load: LoadStack) -> Report:
         urls = [await burst.upload(user) for user in rich]
         await burst.arm(SYNTH_PATH, SYNTH_FAULTS)
         await burst.arm(JOB_SUBMIT_PATH, JOB_FAULTS)
+        await burst.arm(JOB_READ_PATH, JOB_READ_FAULTS)
         await burst.changed_body_retry(rich[0])
         seen.phases["setup"] = time.monotonic() - started
 
