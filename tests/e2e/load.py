@@ -5,7 +5,8 @@ decided by the code under test rather than by the defaults meant for production 
 - a breaker that never opens: a seeded 40 % failure rate would open it within seconds and turn the rest of the
   run into 503s that prove nothing;
 - a short upstream read timeout, so a `timeout` fault costs the gateway two seconds, not sixty;
-- a short credit-hold TTL, so the hold sweep can run right after the burst.
+- a credit-hold TTL shorter than a timed-out synthesis, so the sweep, run during the burst, releases holds of
+  requests still in flight (their capture then charges directly), and can run again right after the burst.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from voicegate.db.session import create_sessionmaker
 from voicegate.jobs.maintenance import sweep_once
 
 READ_TIMEOUT_S = 2.0
-HOLD_TTL_S = 3
+HOLD_TTL_S = 1
 CAPS = {"tts": "55/minute", "uploads": "10000/minute", "stt": "10000/minute", "detect": "10000/minute"}
 
 
@@ -92,6 +93,8 @@ class Books:
     balance: dict[str, Decimal]
     open_holds: int
     swept: int
+    direct_charges: int  # captures that found their hold already swept, and charged the balance directly
+    shortfalls: int  # holds whose real price the balance could not cover in full (recorded for reconciliation)
 
 
 async def audit(engine: AsyncEngine, user_ids: list[str]) -> Books:
@@ -113,6 +116,12 @@ async def audit(engine: AsyncEngine, user_ids: list[str]) -> Books:
         open_holds = await session.scalar(
             select(func.count()).select_from(CreditHold).where(CreditHold.status == "held")
         )
+        direct_charges = await session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "charge")
+        )
+        shortfalls = await session.scalar(
+            select(func.count()).select_from(CreditHold).where(CreditHold.shortfall_usd > 0)
+        )
     return Books(
         tts_usage_request_ids=[request_id for request_id, job_id in usage if job_id is None],
         job_usage_job_ids=[job_id for _, job_id in usage if job_id is not None],
@@ -120,4 +129,6 @@ async def audit(engine: AsyncEngine, user_ids: list[str]) -> Books:
         balance={user_id: Decimal(balances[user_id]) for user_id in user_ids},
         open_holds=int(open_holds or 0),
         swept=swept,
+        direct_charges=int(direct_charges or 0),
+        shortfalls=int(shortfalls or 0),
     )

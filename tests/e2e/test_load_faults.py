@@ -10,19 +10,21 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.e2e.conftest import ADMIN_KEY
 from tests.e2e.load import HOLD_TTL_S, Books, LoadStack, audit, load_stack, metric
 from tests.resemble.jobs.helpers import make_wav
 from tests.services import sibling_database
-from voicegate.db.session import create_engine
+from voicegate.db.session import create_engine, create_sessionmaker
+from voicegate.jobs.maintenance import sweep_once
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +93,7 @@ class Report:
     log: str = ""
     books: Books | None = None
     phases: dict[str, float] = field(default_factory=dict)  # seconds each phase took
+    swept_in_flight: int = 0
 
     def statuses(self, *whats: str) -> Counter[int]:
         return Counter(a.status for a in self.answers if not whats or a.what in whats)
@@ -116,8 +119,9 @@ class Report:
         if books is not None:
             lines.append(
                 f"  usage rows: {len(books.tts_usage_request_ids)} tts + {len(books.job_usage_job_ids)} jobs, "
-                f"holds swept after the run: {books.swept}, open holds: {books.open_holds}"
+                f"holds swept during the run: {self.swept_in_flight}, after: {books.swept}, open: {books.open_holds}"
             )
+            lines.append(f"  charged after the hold was swept: {books.direct_charges}, shortfalls: {books.shortfalls}")
         return "\n".join(lines)
 
 
@@ -298,6 +302,12 @@ class Burst:
                     self.report.balances_seen.append(Decimal(answer.body["credits_usd"]))
             await asyncio.sleep(0.05)
 
+    async def sweep_holds(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+        """The scheduler's hold sweep, far more often than in production, racing the requests it may release."""
+        while not stop.is_set():
+            self.report.swept_in_flight += await sweep_once(sessions)
+            await asyncio.sleep(0.5)
+
     async def callbacks_settled(self, expected: int, timeout_s: float = 10) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -308,7 +318,15 @@ class Burst:
 
 
 @pytest.fixture(scope="module")
-async def report(load: LoadStack) -> Report:
+async def report(load: LoadStack) -> AsyncIterator[Report]:
+    engine = create_engine(load.database_url)
+    try:
+        yield await _run(load, engine)
+    finally:
+        await engine.dispose()
+
+
+async def _run(load: LoadStack, engine: AsyncEngine) -> Report:
     seen = Report()
     started = time.monotonic()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -325,21 +343,18 @@ async def report(load: LoadStack) -> Report:
 
         stop = asyncio.Event()
         sampler = asyncio.create_task(burst.sample_balances(users, stop))
+        sweeper = asyncio.create_task(burst.sweep_holds(create_sessionmaker(engine), stop))
         await asyncio.gather(burst.syntheses(users), burst.jobs(rich, urls))
         seen.phases["burst"] = time.monotonic() - started - seen.phases["setup"]
         stop.set()
-        await sampler
+        await asyncio.gather(sampler, sweeper)
         await burst.count_faults_met()
         repeated, failed = seen.faults_met["callback_repeat"], seen.faults_met["job_fail"]
         await burst.callbacks_settled(3 * repeated + failed)
         seen.degraded = metric((await http.get(f"{load.gateway}/metrics")).text, "voicegate_ratelimit_degraded_total")
 
     await asyncio.sleep(HOLD_TTL_S + 0.5)  # every hold of the burst has expired: the sweep would take any left open
-    engine = create_engine(load.database_url)
-    try:
-        seen.books = await audit(engine, [user["id"] for user in users])
-    finally:
-        await engine.dispose()
+    seen.books = await audit(engine, [user["id"] for user in users])
     seen.log = load.log.read_text(errors="replace")
     seen.phases["total"] = time.monotonic() - started
     print("\n" + seen.summary())
