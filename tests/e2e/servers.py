@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,18 +33,42 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"server at {url} did not come up:\n{log.read_text()[-4000:]}")
 
 
+@dataclass(frozen=True)
+class Server:
+    args: list[str]
+    env: Mapping[str, str]
+    health_url: str
+    log: Path
+
+
 @contextlib.contextmanager
 def serve(args: list[str], env: Mapping[str, str], health_url: str, log: Path) -> Iterator[None]:
-    with log.open("wb") as sink:
+    with serve_together(Server(args, env, health_url, log)):
+        yield
+
+
+@contextlib.contextmanager
+def serve_together(*servers: Server) -> Iterator[None]:
+    """Start every server first, then wait for each: on a busy machine an interpreter alone takes seconds to
+    import the application, and nothing here needs another server up to start."""
+    with contextlib.ExitStack() as running:
+        started = [(server, running.enter_context(_process(server))) for server in servers]
+        for server, process in started:
+            wait_until_up(server.health_url, process, server.log)
+        yield
+
+
+@contextlib.contextmanager
+def _process(server: Server) -> Iterator[subprocess.Popen[bytes]]:
+    with server.log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voicegate.cli", *args],
-            env={**os.environ, **env},
+            [sys.executable, "-m", "voicegate.cli", *server.args],
+            env={**os.environ, **server.env},
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until_up(health_url, process, log)
-        yield
+        yield process
     finally:
         process.terminate()
         try:

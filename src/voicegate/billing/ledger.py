@@ -1,9 +1,9 @@
 """Credit movements: grant, hold, capture, release, sweep. Each writes the balance and an append-only ledger entry.
 
 The balance can never go below zero: every decrement is a conditional `UPDATE ... WHERE balance >= amount`
-(atomic on SQLite and PostgreSQL), and a CHECK constraint backs it up. Functions here only flush; the caller
-decides the transaction boundaries (a hold is committed before the upstream call, so a crash leaves a visible
-hold that `sweep_expired_holds` returns, never a silent one).
+(atomic on SQLite and PostgreSQL), and a CHECK constraint backs it up. Functions here only flush (the sweep
+excepted, see there); the caller decides the transaction boundaries (a hold is committed before the upstream call,
+so a crash leaves a visible hold that `sweep_expired_holds` returns, never a silent one).
 """
 
 from __future__ import annotations
@@ -149,17 +149,28 @@ async def release(session: AsyncSession, hold: CreditHold, note: str | None = No
 
 
 async def sweep_expired_holds(session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
-    """Release holds whose request never settled (a crash, a killed worker). Returns how many were released."""
+    """Release holds whose request never settled (a crash, a killed worker). Returns how many were released.
+
+    The one function here that commits, once per hold: each release then locks its hold, then its user, in that
+    order, as a request settling its own hold does. Released together, the sweep would keep a user's balance locked
+    while waiting for that user's next hold, which a request capturing it may hold while waiting for the balance:
+    a deadlock on PostgreSQL, answered 500 to whichever side loses.
+    """
     now = now or utc_now()
     stale = (
         await session.scalars(
-            select(CreditHold).where(CreditHold.status == "held", CreditHold.expires_at < now).limit(limit)
+            select(CreditHold)
+            .where(CreditHold.status == "held", CreditHold.expires_at < now)
+            .order_by(CreditHold.expires_at)
+            .limit(limit)
         )
     ).all()
+    await session.commit()  # end the read, so on SQLite the first release is not a write on a stale snapshot
     released = 0
     for hold in stale:
         if await release(session, hold, note="expired hold swept"):
             released += 1
+        await session.commit()
     if released:
         metrics.holds_swept.inc(released)
         log.warning("holds_swept", extra={"count": released})
