@@ -26,10 +26,10 @@ async def test_sweep_never_holds_a_balance_while_waiting_for_a_hold(app: FastAPI
     await session.commit()
 
     async def sweep() -> int:
-        async with app.state.sessionmaker() as sweeping:
+        async with app.state.resources.sessionmaker() as sweeping:
             return await ledger.sweep_expired_holds(sweeping)
 
-    async with app.state.sessionmaker() as request:
+    async with app.state.resources.sessionmaker() as request:
         # The request settling the second hold has taken its lock (capture's first statement) ...
         await request.execute(update(CreditHold).where(CreditHold.id == slow.id).values(status="held"))
         sweeping = asyncio.create_task(sweep())
