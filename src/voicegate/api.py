@@ -13,6 +13,7 @@ from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
+from voicegate.health.router import router as health_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.tts.router import router as tts_router
@@ -37,6 +38,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    root.include_router(health_router)
     root.include_router(files_router)
 
     public = APIRouter(prefix="/api/v1")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from limits import RateLimitItem
-from limits.aio.storage import Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -80,6 +80,21 @@ class Limiter:
     @property
     def caps(self) -> Mapping[Capability, RateLimitItem]:
         return self._caps
+
+    @property
+    def store_label(self) -> str:
+        return self._store_label
+
+    @property
+    def store_kind(self) -> str:
+        return "redis" if isinstance(self._strategy.storage, RedisStorage) else "memory"
+
+    async def store_answers(self) -> bool:
+        """Whether the store answers a health check right now (PING on Redis); never raises."""
+        try:
+            return await self._strategy.storage.check()
+        except Exception:  # a failing store is the answer, not an error
+            return False
 
     async def hit(self, user_id: str, capability: Capability) -> Decision:
         """Count one request against the user's window for `capability` and say whether it may proceed."""
