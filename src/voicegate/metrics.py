@@ -13,7 +13,10 @@ storage_failures = Counter(
     "voicegate_storage_failures_total", "Media that could not be mirrored to storage", ["operation"]
 )
 ratelimit_degraded = Counter(
-    "voicegate_ratelimit_degraded_total", "Rate-limit checks let through because the limiter store failed"
+    "voicegate_ratelimit_degraded_total",
+    "Rate-limit checks let through unchecked: the store failed (store_error), did not answer in time (timeout), "
+    "or was skipped right after a failure (skipped)",
+    ["reason"],
 )
 ratelimit_rejections = Counter("voicegate_ratelimit_rejections_total", "Requests refused with 429", ["capability"])
 charges = Counter("voicegate_charges_total", "Captured charges", ["capability"])

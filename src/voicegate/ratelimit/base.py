@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -10,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from limits import RateLimitItem
+from limits import RateLimitItem, WindowStats
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
@@ -24,6 +25,9 @@ log = logging.getLogger("voicegate.ratelimit")
 # What a failing store raises: storages are built with wrap_exceptions=True (client errors become
 # StorageError); TimeoutError is our own deadline; OSError covers socket errors that escape the client.
 STORE_ERRORS: tuple[type[BaseException], ...] = (StorageError, TimeoutError, OSError)
+
+# Reasons a check is let through, the `reason` label of voicegate_ratelimit_degraded_total.
+STORE_ERROR, TIMEOUT, SKIPPED = "store_error", "timeout", "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +50,12 @@ def describe(item: RateLimitItem) -> str:
 class Limiter:
     """Sliding-window caps per (user_id, capability); degrades open if the store fails.
 
-    `deadline_s` bounds each whole check, whatever the store client's own timeouts and retries do; after a
-    store failure the next `store_retry_s` seconds of checks degrade open without touching the store.
-    `store_label` names the store in log lines and must not contain credentials.
+    A slow answer is not a dead store: on a loaded machine a reply can wait long in the socket before the event
+    loop reads it. So a check waits for the store as long as the store shows signs of life, up to `deadline_s` in
+    all; a store that answered no check for `stall_s` (plus `stall_per_check_s` for every check in flight, the
+    queue our own loop must work through before anyone can expect an answer) is taken as down. After a store
+    failure the next `store_retry_s` seconds of checks degrade open without
+    touching the store. `store_label` names the store in log lines and must not contain credentials.
     """
 
     def __init__(
@@ -57,6 +64,8 @@ class Limiter:
         caps: Mapping[Capability, RateLimitItem],
         *,
         deadline_s: float = 0.5,
+        stall_s: float | None = None,
+        stall_per_check_s: float = 0.0,
         warn_every_s: float = 30.0,
         store_retry_s: float = 1.0,
         store_label: str = "memory",
@@ -68,6 +77,10 @@ class Limiter:
         self._strategy = MovingWindowRateLimiter(storage)
         self._caps = MappingProxyType(dict(caps))
         self._deadline_s = deadline_s
+        self._stall_s = deadline_s if stall_s is None else min(stall_s, deadline_s)
+        self._stall_per_check_s = stall_per_check_s
+        self._last_answer_at = -math.inf
+        self._in_flight = 0
         self._warn_every_s = warn_every_s
         self._store_retry_s = store_retry_s
         self._skip_store_until = 0.0
@@ -101,16 +114,13 @@ class Limiter:
         item = self._caps[capability]
         if time.monotonic() < self._skip_store_until:
             # The store just failed: skip it briefly so a hung Redis does not cost every request a timeout.
-            self._note_degraded(None)
+            self._note_degraded(SKIPPED, None)
             return self._degraded_decision(item)
-        identifiers = (capability.value, user_id)
         try:
-            async with asyncio.timeout(self._deadline_s):
-                allowed = await self._strategy.hit(item, *identifiers)
-                stats = await self._strategy.get_window_stats(item, *identifiers)
+            allowed, stats = await self._ask_store(item, (capability.value, user_id))
         except STORE_ERRORS as exc:
             self._skip_store_until = time.monotonic() + self._store_retry_s
-            self._note_degraded(exc)
+            self._note_degraded(TIMEOUT if isinstance(exc, TimeoutError) else STORE_ERROR, exc)
             return self._degraded_decision(item)
         self._note_healthy()
         retry_after_s = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
@@ -121,6 +131,36 @@ class Limiter:
             retry_after_s=retry_after_s,
             reset_at=stats.reset_time,
         )
+
+    async def _ask_store(self, item: RateLimitItem, identifiers: tuple[str, str]) -> tuple[bool, WindowStats]:
+        """Count the hit and read the window, within the stall and deadline rules (TimeoutError past them)."""
+
+        async def ask() -> tuple[bool, WindowStats]:
+            allowed = await self._strategy.hit(item, *identifiers)
+            return allowed, await self._strategy.get_window_stats(item, *identifiers)
+
+        started = time.monotonic()
+        answer = asyncio.ensure_future(ask())
+        self._in_flight += 1
+        try:
+            while not answer.done():
+                now = time.monotonic()
+                if now - started >= self._deadline_s:
+                    raise TimeoutError(f"no answer within {self._deadline_s:g} s")
+                quiet_since = max(started, self._last_answer_at)
+                stall_s = min(self._deadline_s, self._stall_s + self._in_flight * self._stall_per_check_s)
+                if now - quiet_since >= stall_s:
+                    raise TimeoutError(f"the store answered no check for {now - quiet_since:.2f} s")
+                left = min(started + self._deadline_s, quiet_since + stall_s) - now
+                await asyncio.wait({answer}, timeout=left)
+        finally:
+            self._in_flight -= 1
+            if not answer.done():
+                answer.cancel()
+                answer.add_done_callback(_drop_outcome)
+        result = answer.result()
+        self._last_answer_at = time.monotonic()
+        return result
 
     async def check_or_raise(self, user_id: str, capability: Capability) -> Decision:
         """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
@@ -150,8 +190,8 @@ class Limiter:
             degraded=True,
         )
 
-    def _note_degraded(self, exc: BaseException | None) -> None:
-        metrics.ratelimit_degraded.inc()
+    def _note_degraded(self, reason: str, exc: BaseException | None) -> None:
+        metrics.ratelimit_degraded.labels(reason=reason).inc()
         now = time.monotonic()
         # One warning per `warn_every_s`, however many requests arrive; the metric still counts each one.
         throttled = self._last_warning_at is not None and now - self._last_warning_at < self._warn_every_s
@@ -174,6 +214,12 @@ class Limiter:
         if self._warned:
             self._warned = False
             log.info("rate-limit store %s reachable again; limits enforced", self._store_label)
+
+
+def _drop_outcome(task: asyncio.Future[tuple[bool, WindowStats]]) -> None:
+    # An abandoned store call may still fail after its check gave up on it; that outcome is already accounted.
+    with contextlib.suppress(BaseException):
+        task.result()
 
 
 def _reason(exc: BaseException) -> str:
