@@ -164,8 +164,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     outage = classify_database_error(exc)
-    if outage is None:  # a bug (IntegrityError, ProgrammingError, ...): it stays a logged 500
-        return await _unexpected_error(request, exc)
+    if outage is None:  # a bug (IntegrityError, ProgrammingError, ...): on to the last-resort handler, a logged 500
+        raise exc
     log.warning(
         "database_unavailable",
         extra={"path": request.url.path, "reason": outage.reason, "error": _driver_message(exc)},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -24,24 +24,19 @@ USERS = 30
 PAYLOAD = {"audio_content": "A" * 100_000, "billing": {"charged": "0.001200"}}
 
 
-def _spin(stop_at: float) -> None:
-    while time.monotonic() < stop_at:
-        pass
+SPIN = "import time\nstop = time.monotonic() + 30\nwhile time.monotonic() < stop: pass"
 
 
 @pytest.fixture
 def busy_cpus() -> Iterator[None]:
     """Every core kept busy by another process for the length of the test (at most 30 s)."""
-    context = multiprocessing.get_context("spawn")
-    spinners = [context.Process(target=_spin, args=(time.monotonic() + 30,)) for _ in range(os.cpu_count() or 2)]
-    for spinner in spinners:
-        spinner.start()
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(os.cpu_count() or 2)]
     try:
         yield
     finally:
         for spinner in spinners:
-            spinner.terminate()
-            spinner.join()
+            spinner.kill()
+            spinner.wait()
 
 
 async def _hog_the_loop(stop: asyncio.Event) -> None:

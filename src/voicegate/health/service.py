@@ -31,9 +31,15 @@ async def _run(probe: Callable[[], Awaitable[None]], *, backend: str, required: 
     except TimeoutError:
         error = f"no answer within {timeout_s:g} s"
     except Exception as exc:  # any failure of the component is the answer, not an error of the probe
-        error = f"{type(exc).__name__}: {exc}"[:300]
+        error = _describe(exc)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return CheckRead(ok=error is None, required=required, backend=backend, latency_ms=latency_ms, error=error)
+
+
+def _describe(exc: Exception) -> str:
+    # The driver's first line, not SQLAlchemy's full message with its statement and help link.
+    cause = getattr(exc, "orig", None) or exc
+    return f"{type(exc).__name__}: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}"[:300]
 
 
 def _database_probe(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:

@@ -26,6 +26,9 @@ log = logging.getLogger("voicegate.ratelimit")
 # StorageError); TimeoutError is our own deadline; OSError covers socket errors that escape the client.
 STORE_ERRORS: tuple[type[BaseException], ...] = (StorageError, TimeoutError, OSError)
 
+# Period of the clock that measures how long the event loop was responsive while checks wait (see `_tick`).
+TICK_S = 0.05
+
 # Reasons a check is let through, the `reason` label of voicegate_ratelimit_degraded_total.
 STORE_ERROR, TIMEOUT, SKIPPED = "store_error", "timeout", "skipped"
 
@@ -53,7 +56,9 @@ class Limiter:
     A slow answer is not a dead store: on a loaded machine a reply can wait long in the socket before the event
     loop reads it. So a check waits for the store as long as the store shows signs of life, up to `deadline_s` in
     all; a store that answered no check for `stall_s` (plus `stall_per_check_s` for every check in flight, the
-    queue our own loop must work through before anyone can expect an answer) is taken as down. After a store
+    queue our own loop must work through before anyone can expect an answer) is taken as down. That silence is
+    measured in time the event loop was responsive, so a starved process does not mistake itself for a dead
+    store. After a store
     failure the next `store_retry_s` seconds of checks degrade open without
     touching the store. `store_label` names the store in log lines and must not contain credentials.
     """
@@ -79,8 +84,10 @@ class Limiter:
         self._deadline_s = deadline_s
         self._stall_s = deadline_s if stall_s is None else min(stall_s, deadline_s)
         self._stall_per_check_s = stall_per_check_s
-        self._last_answer_at = -math.inf
+        self._awake_s = 0.0
+        self._last_answer_awake_s = -math.inf
         self._in_flight = 0
+        self._ticker: asyncio.Task[None] | None = None
         self._warn_every_s = warn_every_s
         self._store_retry_s = store_retry_s
         self._skip_store_until = 0.0
@@ -139,28 +146,41 @@ class Limiter:
             allowed = await self._strategy.hit(item, *identifiers)
             return allowed, await self._strategy.get_window_stats(item, *identifiers)
 
-        started = time.monotonic()
+        started, started_awake = time.monotonic(), self._awake_s
         answer = asyncio.ensure_future(ask())
         self._in_flight += 1
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick())
         try:
             while not answer.done():
-                now = time.monotonic()
-                if now - started >= self._deadline_s:
+                if time.monotonic() - started >= self._deadline_s:
                     raise TimeoutError(f"no answer within {self._deadline_s:g} s")
-                quiet_since = max(started, self._last_answer_at)
+                quiet_s = self._awake_s - max(started_awake, self._last_answer_awake_s)
                 stall_s = min(self._deadline_s, self._stall_s + self._in_flight * self._stall_per_check_s)
-                if now - quiet_since >= stall_s:
-                    raise TimeoutError(f"the store answered no check for {now - quiet_since:.2f} s")
-                left = min(started + self._deadline_s, quiet_since + stall_s) - now
-                await asyncio.wait({answer}, timeout=left)
+                if quiet_s >= stall_s:
+                    raise TimeoutError(f"the store answered no check for {quiet_s:.2f} s")
+                left = min(started + self._deadline_s - time.monotonic(), stall_s - quiet_s + TICK_S)
+                await asyncio.wait({answer}, timeout=max(left, 0.0))
         finally:
             self._in_flight -= 1
             if not answer.done():
                 answer.cancel()
                 answer.add_done_callback(_drop_outcome)
         result = answer.result()
-        self._last_answer_at = time.monotonic()
+        self._last_answer_awake_s = self._awake_s
         return result
+
+    async def _tick(self) -> None:
+        """While checks are in flight, advance `_awake_s`: time during which this event loop was responsive.
+
+        A tick that comes back late (the loop was busy, or the process starved of CPU) counts as at most two
+        ticks, so a busy machine stretches the stall allowance instead of eating it."""
+        last = time.monotonic()
+        while self._in_flight:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            self._awake_s += min(now - last, 2 * TICK_S)
+            last = now
 
     async def check_or_raise(self, user_id: str, capability: Capability) -> Decision:
         """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
@@ -175,6 +195,10 @@ class Limiter:
         return decision
 
     async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             await on_close()

@@ -28,21 +28,21 @@ DEFAULT_NAMESPACE = "voicegate"
 #   busy loop fed; the default pool opens a connection (and pays its handshake) per concurrent check in a burst.
 # - A check queues for a free connection instead of failing (BlockingConnectionPool), as long as the check
 #   deadline allows: POOL_WAIT_S = CHECK_DEADLINE_S.
-# - SOCKET_TIMEOUT_S = 2: one reply slower than that is an outage whatever the load; connecting is local and
-#   cheap: SOCKET_CONNECT_TIMEOUT_S = 1.
+# - SOCKET_TIMEOUT_S = 2: one reply slower than that is an outage whatever the load. Connecting gets as long:
+#   a burst on a cold pool opens 32 connections at once, and 1 s was seen to run out on a busy box.
 # - CHECK_DEADLINE_S = 5 bounds a whole check (queueing plus both round trips), above the 2-3 s drain of a burst.
-# - STALL_S tells a dead or hung Redis from a busy one: when no check at all got an answer for 0.5 s, plus 5 ms
-#   per check in flight (the queue our own loop must drain first: 300 in flight allow 2 s), the store is down
+# - STALL_S tells a dead or hung Redis from a busy one: when no check at all got an answer for 0.5 s, plus 10 ms
+#   per check in flight (the queue our own loop drains at 100 a second: 300 in flight allow 3.5 s), it is down
 #   and checks degrade open at once; a store that keeps answering is waited for, up to the deadline.
 # - Connection errors are retried once, at once (a pooled connection may have been dropped), never with
 #   backoff: a refused connection degrades the check immediately instead of after seconds of retries.
 POOL_MAX_CONNECTIONS = 32
 SOCKET_TIMEOUT_S = 2.0
-SOCKET_CONNECT_TIMEOUT_S = 1.0
+SOCKET_CONNECT_TIMEOUT_S = 2.0
 CHECK_DEADLINE_S = 5.0
 POOL_WAIT_S = CHECK_DEADLINE_S
 STALL_S = 0.5
-STALL_PER_CHECK_S = 0.005
+STALL_PER_CHECK_S = 0.01
 
 _SCHEMES = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
 
