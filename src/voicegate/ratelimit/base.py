@@ -58,9 +58,8 @@ class Limiter:
     all; a store that answered no check for `stall_s` (plus `stall_per_check_s` for every check in flight, the
     queue our own loop must work through before anyone can expect an answer) is taken as down. That silence is
     measured in time the event loop was responsive, so a starved process does not mistake itself for a dead
-    store. After a store
-    failure the next `store_retry_s` seconds of checks degrade open without
-    touching the store. `store_label` names the store in log lines and must not contain credentials.
+    store. After a store failure the next `store_retry_s` seconds of checks degrade open without touching the
+    store. `store_label` names the store in log lines and must not contain credentials.
     """
 
     def __init__(
