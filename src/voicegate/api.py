@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from voicegate import __version__
+from voicegate import __version__, metrics
 from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
+from voicegate.health.router import router as health_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.tts.router import router as tts_router
@@ -35,8 +36,9 @@ def build_router(settings: Settings) -> APIRouter:
 
     @root.get("/metrics", tags=["meta"], include_in_schema=False)
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
+    root.include_router(health_router)
     root.include_router(files_router)
 
     public = APIRouter(prefix="/api/v1")

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
 
     # Database and Redis
     database_url: str | None = None
+    db_pool_size: int = Field(default=20, ge=1)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
 
     # Rate limits: JSON object, capability -> `limits` notation, e.g. {"tts": "5/minute"}

@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from voicegate.db.errors import classify as classify_database_error
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,16 @@ class UpstreamUnavailable(GatewayError):
         super().__init__(headers={"Retry-After": str(max(1, retry_after_s))})
 
 
+class DatabaseUnavailable(GatewayError):
+    """The database cannot be reached or has no free connection: nothing was committed, retry later."""
+
+    status_code = 503
+    detail = "Database temporarily unavailable; retry later"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, retry_after_s))})
+
+
 class UpstreamRejected(GatewayError):
     """Resemble refused the input itself (400/404/422): passed through with the same status and its message."""
 
@@ -149,6 +162,23 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return _render(exc.status_code, exc.detail, exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    outage = classify_database_error(exc)
+    if outage is None:  # a bug (IntegrityError, ProgrammingError, ...): on to the last-resort handler, a logged 500
+        raise exc
+    log.warning(
+        "database_unavailable",
+        extra={"path": request.url.path, "reason": outage.reason, "error": _driver_message(exc)},
+    )
+    return await _gateway_error(request, DatabaseUnavailable(outage.retry_after_s))
+
+
+def _driver_message(exc: Exception) -> str:
+    # The driver's own words only: SQLAlchemy's full message embeds the statement and its bound parameters.
+    orig = getattr(exc, "orig", None) or exc
+    return f"{type(orig).__name__}: {orig}"[:300]
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", extra={"path": request.url.path})
     return _render(500, "Internal server error")
@@ -158,4 +188,5 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

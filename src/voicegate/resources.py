@@ -107,7 +107,12 @@ def build_upstream(
 async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[Resources]:
     """Build every shared resource for `gateway`; on exit close them in reverse order, whatever failed."""
     async with contextlib.AsyncExitStack() as stack:
-        engine = create_engine(settings.effective_database_url)
+        engine = create_engine(
+            settings.effective_database_url,
+            pool_size=settings.db_pool_size,
+            pool_timeout_s=settings.db_pool_timeout_s,
+            connect_timeout_s=settings.db_connect_timeout_s,
+        )
         stack.push_async_callback(engine.dispose)
         storage = build_storage(settings)
         close_storage = getattr(storage, "close", None)

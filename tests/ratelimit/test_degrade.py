@@ -18,8 +18,10 @@ from .conftest import make_settings
 LOGGER = "voicegate.ratelimit"
 
 
-def degraded_total() -> float:
-    return REGISTRY.get_sample_value("voicegate_ratelimit_degraded_total") or 0.0
+def degraded_total(reason: str | None = None) -> float:
+    """Degraded checks counted so far, for one `reason` label or all of them."""
+    reasons = [reason] if reason else ["store_error", "timeout", "skipped"]
+    return sum(REGISTRY.get_sample_value("voicegate_ratelimit_degraded_total", {"reason": r}) or 0.0 for r in reasons)
 
 
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -124,3 +126,21 @@ async def test_store_is_skipped_briefly_after_a_failure() -> None:
     assert (await limiter.hit("alice", Capability.TTS)).degraded  # store not retried yet
     await asyncio.sleep(0.25)
     assert not (await limiter.hit("alice", Capability.TTS)).degraded
+
+
+async def test_each_degrade_is_counted_with_its_reason(hung_redis_url: str) -> None:
+    dead = build_limiter(make_settings("redis://127.0.0.1:1/0"))
+    hung = build_limiter(make_settings(hung_redis_url))
+    before = {reason: degraded_total(reason) for reason in ("store_error", "timeout", "skipped")}
+    try:
+        await dead.hit("alice", Capability.TTS)  # refused: a store error
+        await dead.hit("alice", Capability.TTS)  # within store_retry_s: skipped without asking
+        await hung.hit("alice", Capability.TTS)  # accepted, never answered: a timeout
+    finally:
+        await dead.close()
+        await hung.close()
+    assert {reason: degraded_total(reason) - count for reason, count in before.items()} == {
+        "store_error": 1,
+        "timeout": 1,
+        "skipped": 1,
+    }

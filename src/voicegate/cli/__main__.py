@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +19,7 @@ from voicegate.config import get_settings
 from voicegate.db import migrate
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import GatewayError
+from voicegate.metrics import MULTIPROC_DIR_ENV
 
 app = typer.Typer(help="voicegate: a metered gateway for Resemble AI's voice platform.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -80,16 +84,31 @@ def serve(
     migrate.upgrade(settings.effective_database_url)
     if not settings.is_production:
         ensure_demo_user(settings, host, port)
-    # log_config=None: uvicorn installs no handlers of its own, so its lines go through ours (JSON in production).
-    uvicorn.run(
-        "voicegate.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        log_config=None,
-    )
+    with _shared_metrics(workers):
+        # log_config=None: uvicorn installs no handlers of its own, so its lines go through ours (JSON in production).
+        uvicorn.run(
+            "voicegate.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            log_config=None,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """Several workers count into one fresh directory (removed afterwards), so `/metrics` reports their sum."""
+    if workers <= 1 or os.environ.get(MULTIPROC_DIR_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="voicegate-metrics-") as directory:
+        os.environ[MULTIPROC_DIR_ENV] = directory  # inherited by the worker processes uvicorn spawns
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_DIR_ENV]
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -10,8 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from limits import RateLimitItem
-from limits.aio.storage import Storage
+from limits import RateLimitItem, WindowStats
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -24,6 +25,12 @@ log = logging.getLogger("voicegate.ratelimit")
 # What a failing store raises: storages are built with wrap_exceptions=True (client errors become
 # StorageError); TimeoutError is our own deadline; OSError covers socket errors that escape the client.
 STORE_ERRORS: tuple[type[BaseException], ...] = (StorageError, TimeoutError, OSError)
+
+# Period of the clock that measures how long the event loop was responsive while checks wait (see `_tick`).
+TICK_S = 0.05
+
+# Reasons a check is let through, the `reason` label of voicegate_ratelimit_degraded_total.
+STORE_ERROR, TIMEOUT, SKIPPED = "store_error", "timeout", "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,13 @@ def describe(item: RateLimitItem) -> str:
 class Limiter:
     """Sliding-window caps per (user_id, capability); degrades open if the store fails.
 
-    `deadline_s` bounds each whole check, whatever the store client's own timeouts and retries do; after a
-    store failure the next `store_retry_s` seconds of checks degrade open without touching the store.
-    `store_label` names the store in log lines and must not contain credentials.
+    A slow answer is not a dead store: on a loaded machine a reply can wait long in the socket before the event
+    loop reads it. So a check waits for the store as long as the store shows signs of life, up to `deadline_s` in
+    all; a store that answered no check for `stall_s` (plus `stall_per_check_s` for every check in flight, the
+    queue our own loop must work through before anyone can expect an answer) is taken as down. That silence is
+    measured in time the event loop was responsive, so a starved process does not mistake itself for a dead
+    store. After a store failure the next `store_retry_s` seconds of checks degrade open without touching the
+    store. `store_label` names the store in log lines and must not contain credentials.
     """
 
     def __init__(
@@ -57,6 +68,8 @@ class Limiter:
         caps: Mapping[Capability, RateLimitItem],
         *,
         deadline_s: float = 0.5,
+        stall_s: float | None = None,
+        stall_per_check_s: float = 0.0,
         warn_every_s: float = 30.0,
         store_retry_s: float = 1.0,
         store_label: str = "memory",
@@ -68,6 +81,12 @@ class Limiter:
         self._strategy = MovingWindowRateLimiter(storage)
         self._caps = MappingProxyType(dict(caps))
         self._deadline_s = deadline_s
+        self._stall_s = deadline_s if stall_s is None else min(stall_s, deadline_s)
+        self._stall_per_check_s = stall_per_check_s
+        self._awake_s = 0.0
+        self._last_answer_awake_s = -math.inf
+        self._in_flight = 0
+        self._ticker: asyncio.Task[None] | None = None
         self._warn_every_s = warn_every_s
         self._store_retry_s = store_retry_s
         self._skip_store_until = 0.0
@@ -81,21 +100,33 @@ class Limiter:
     def caps(self) -> Mapping[Capability, RateLimitItem]:
         return self._caps
 
+    @property
+    def store_label(self) -> str:
+        return self._store_label
+
+    @property
+    def store_kind(self) -> str:
+        return "redis" if isinstance(self._strategy.storage, RedisStorage) else "memory"
+
+    async def store_answers(self) -> bool:
+        """Whether the store answers a health check right now (PING on Redis); never raises."""
+        try:
+            return await self._strategy.storage.check()
+        except Exception:  # a failing store is the answer, not an error
+            return False
+
     async def hit(self, user_id: str, capability: Capability) -> Decision:
         """Count one request against the user's window for `capability` and say whether it may proceed."""
         item = self._caps[capability]
         if time.monotonic() < self._skip_store_until:
             # The store just failed: skip it briefly so a hung Redis does not cost every request a timeout.
-            self._note_degraded(None)
+            self._note_degraded(SKIPPED, None)
             return self._degraded_decision(item)
-        identifiers = (capability.value, user_id)
         try:
-            async with asyncio.timeout(self._deadline_s):
-                allowed = await self._strategy.hit(item, *identifiers)
-                stats = await self._strategy.get_window_stats(item, *identifiers)
+            allowed, stats = await self._ask_store(item, (capability.value, user_id))
         except STORE_ERRORS as exc:
             self._skip_store_until = time.monotonic() + self._store_retry_s
-            self._note_degraded(exc)
+            self._note_degraded(TIMEOUT if isinstance(exc, TimeoutError) else STORE_ERROR, exc)
             return self._degraded_decision(item)
         self._note_healthy()
         retry_after_s = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
@@ -106,6 +137,49 @@ class Limiter:
             retry_after_s=retry_after_s,
             reset_at=stats.reset_time,
         )
+
+    async def _ask_store(self, item: RateLimitItem, identifiers: tuple[str, str]) -> tuple[bool, WindowStats]:
+        """Count the hit and read the window, within the stall and deadline rules (TimeoutError past them)."""
+
+        async def ask() -> tuple[bool, WindowStats]:
+            allowed = await self._strategy.hit(item, *identifiers)
+            return allowed, await self._strategy.get_window_stats(item, *identifiers)
+
+        started, started_awake = time.monotonic(), self._awake_s
+        answer = asyncio.ensure_future(ask())
+        self._in_flight += 1
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick())
+        try:
+            while not answer.done():
+                if time.monotonic() - started >= self._deadline_s:
+                    raise TimeoutError(f"no answer within {self._deadline_s:g} s")
+                quiet_s = self._awake_s - max(started_awake, self._last_answer_awake_s)
+                stall_s = min(self._deadline_s, self._stall_s + self._in_flight * self._stall_per_check_s)
+                if quiet_s >= stall_s:
+                    raise TimeoutError(f"the store answered no check for {quiet_s:.2f} s")
+                left = min(started + self._deadline_s - time.monotonic(), stall_s - quiet_s + TICK_S)
+                await asyncio.wait({answer}, timeout=max(left, 0.0))
+        finally:
+            self._in_flight -= 1
+            if not answer.done():
+                answer.cancel()
+                answer.add_done_callback(_drop_outcome)
+        result = answer.result()
+        self._last_answer_awake_s = self._awake_s
+        return result
+
+    async def _tick(self) -> None:
+        """While checks are in flight, advance `_awake_s`: time during which this event loop was responsive.
+
+        A tick that comes back late (the loop was busy, or the process starved of CPU) counts as at most two
+        ticks, so a busy machine stretches the stall allowance instead of eating it."""
+        last = time.monotonic()
+        while self._in_flight:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            self._awake_s += min(now - last, 2 * TICK_S)
+            last = now
 
     async def check_or_raise(self, user_id: str, capability: Capability) -> Decision:
         """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
@@ -120,6 +194,10 @@ class Limiter:
         return decision
 
     async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             await on_close()
@@ -135,8 +213,8 @@ class Limiter:
             degraded=True,
         )
 
-    def _note_degraded(self, exc: BaseException | None) -> None:
-        metrics.ratelimit_degraded.inc()
+    def _note_degraded(self, reason: str, exc: BaseException | None) -> None:
+        metrics.ratelimit_degraded.labels(reason=reason).inc()
         now = time.monotonic()
         # One warning per `warn_every_s`, however many requests arrive; the metric still counts each one.
         throttled = self._last_warning_at is not None and now - self._last_warning_at < self._warn_every_s
@@ -159,6 +237,12 @@ class Limiter:
         if self._warned:
             self._warned = False
             log.info("rate-limit store %s reachable again; limits enforced", self._store_label)
+
+
+def _drop_outcome(task: asyncio.Future[tuple[bool, WindowStats]]) -> None:
+    # An abandoned store call may still fail after its check gave up on it; that outcome is already accounted.
+    with contextlib.suppress(BaseException):
+        task.result()
 
 
 def _reason(exc: BaseException) -> str:

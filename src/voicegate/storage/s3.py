@@ -27,6 +27,7 @@ from voicegate.storage.base import (
 )
 
 if TYPE_CHECKING:
+    from botocore.config import _RetryDict as RetriesConfig
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef, GetObjectRequestTypeDef
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 # R2 requires every part but the last to have the same size, so parts are cut at exactly this size.
 PART_SIZE = 8 * 1024 * 1024
 _MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+PING_TIMEOUT_S = 2.0
 _NO_BUCKET_CODES = frozenset({"NoSuchBucket", "NotFound", "404"})
 
 
@@ -55,22 +57,23 @@ def _s3_errors(operation: str, key: str | None = None) -> Iterator[None]:
         raise StorageError(f"{operation} failed: {exc}") from exc
 
 
-def _client_config(endpoint_url: str | None) -> Config:
+def _client_config(endpoint_url: str | None, *, timeout_s: float = 60, retry: bool = True) -> Config:
+    retries: RetriesConfig = {"max_attempts": 3, "mode": "standard"} if retry else {"total_max_attempts": 1}
     if endpoint_url is None:
         return Config(
             signature_version="s3v4",
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=min(5, timeout_s),
+            read_timeout=timeout_s,
+            retries=retries,
         )
     # S3-compatible endpoints: path-style addressing works for any host (IPs, custom domains), and the
     # flexible checksums botocore adds by default are not accepted by every S3-compatible service.
     return Config(
         signature_version="s3v4",
         s3={"addressing_style": "path"},
-        connect_timeout=5,
-        read_timeout=60,
-        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=min(5, timeout_s),
+        read_timeout=timeout_s,
+        retries=retries,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
@@ -96,6 +99,10 @@ class S3Backend:
             aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
         )
         self._client: S3Client = session.client("s3", endpoint_url=endpoint_url, config=_client_config(endpoint_url))
+        # The readiness check must answer within seconds: one attempt, short timeouts, its own connection pool.
+        self._ping_client: S3Client = session.client(
+            "s3", endpoint_url=endpoint_url, config=_client_config(endpoint_url, timeout_s=PING_TIMEOUT_S, retry=False)
+        )
         # SigV4 signs the host, so URLs handed to users must be signed for the host they will download from.
         self._presign_client: S3Client = (
             session.client("s3", endpoint_url=public_endpoint_url, config=_client_config(public_endpoint_url))
@@ -245,7 +252,10 @@ class S3Backend:
 
     async def ping(self) -> None:
         with _s3_errors(f"head_bucket {self.bucket!r}"):
-            await anyio.to_thread.run_sync(partial(self._client.head_bucket, Bucket=self.bucket))
+            # Abandoned on cancellation (the caller's timeout): the thread ends by itself within PING_TIMEOUT_S.
+            await anyio.to_thread.run_sync(
+                partial(self._ping_client.head_bucket, Bucket=self.bucket), abandon_on_cancel=True
+            )
 
     async def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (tests, development; production buckets are provisioned)."""
@@ -274,5 +284,6 @@ class S3Backend:
     def close(self) -> None:
         """Release the HTTP connection pools (call at shutdown)."""
         self._client.close()
+        self._ping_client.close()
         if self._presign_client is not self._client:
             self._presign_client.close()

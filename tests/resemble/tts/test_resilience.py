@@ -111,10 +111,11 @@ class TestRedisDown:
     ):
         from voicegate import metrics
 
-        before = metrics.ratelimit_degraded._value.get()
+        store_errors = metrics.ratelimit_degraded.labels(reason="store_error")
+        before = store_errors._value.get()
         async for _, http in _stack(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})):
             customer: Customer = await create_customer(session)
             response = await http.get("/api/v1/resemble/tts/voices", headers=customer.headers)
             assert response.status_code == 200
-        assert metrics.ratelimit_degraded._value.get() > before
+        assert store_errors._value.get() > before
         assert any(r.name.startswith("voicegate.ratelimit") and r.levelname == "WARNING" for r in caplog.records)
