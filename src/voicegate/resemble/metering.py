@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
-from voicegate.billing import ledger
+from voicegate.billing import idempotency, ledger
 from voicegate.billing.pricing import Quote
 from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleUsage
 from voicegate.errors import GatewayError
@@ -67,6 +67,7 @@ async def open_request(
     except GatewayError:
         await session.rollback()
         raise
+    await idempotency.link_request(session, request.id)
     await session.commit()
     return request, hold
 

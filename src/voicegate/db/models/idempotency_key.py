@@ -18,3 +18,5 @@ class IdempotencyKey(IdMixin, CreatedAtMixin, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="in_progress")
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The billed request this claim started, set in the transaction that placed its credit hold."""
