@@ -93,7 +93,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
-        await services.truncate_all(application.state.engine)
+        await services.truncate_all(application.state.resources.engine)
 
 
 @pytest.fixture
@@ -105,11 +105,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
-    async with app.state.sessionmaker() as db:
+    async with app.state.resources.sessionmaker() as db:
         yield db
 
 
 @pytest.fixture
 def simulator(app: FastAPI) -> httpx.AsyncClient:
     """A client for the in-process simulator's test hooks (`/_sim/faults`, `/_sim/requests`)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")

@@ -50,7 +50,7 @@ def build_router(settings: Settings) -> APIRouter:
 
     @root.get("/healthz", tags=["meta"])
     async def healthz(request: Request) -> HealthRead:
-        return HealthRead(status="ok", upstream_circuit=request.app.state.upstream.breaker.state)
+        return HealthRead(status="ok", upstream_circuit=request.app.state.resources.upstream.breaker.state)
 
     @root.get("/metrics", tags=["meta"], response_class=Response, responses=PROMETHEUS_TEXT)
     async def prometheus_metrics() -> Response:

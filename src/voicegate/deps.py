@@ -11,9 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate.billing.idempotency import MAX_KEY_LENGTH
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings
+from voicegate.resources import Resources
 from voicegate.storage.base import StorageBackend
-from voicegate.storage.dependencies import get_storage
 from voicegate.upstream.client import ResembleClient
+
+
+async def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
 async def get_settings_from_app(request: Request) -> Settings:
@@ -21,13 +29,13 @@ async def get_settings_from_app(request: Request) -> Settings:
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """A unit of work: committed when the route returns normally, rolled back when it raises.
 
     `scope="function"` makes FastAPI run the commit before the response is sent, so a client never sees a
     success whose writes are not durable.
     """
-    async with request.app.state.sessionmaker() as session:
+    async with resources.sessionmaker() as session:
         try:
             yield session
         except BaseException:
@@ -41,14 +49,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_upstream(request: Request) -> ResembleClient:
-    client: ResembleClient = request.app.state.upstream
-    return client
+async def get_upstream(resources: ResourcesDep) -> ResembleClient:
+    return resources.upstream
 
 
-async def get_rate_card(request: Request) -> RateCard:
-    card: RateCard = request.app.state.rate_card
-    return card
+async def get_rate_card(resources: ResourcesDep) -> RateCard:
+    return resources.rate_card
+
+
+async def get_storage(resources: ResourcesDep) -> StorageBackend:
+    return resources.storage
 
 
 UpstreamDep = Annotated[ResembleClient, Depends(get_upstream)]

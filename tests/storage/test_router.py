@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.storage.support import SECRET, flip_last_digit
+from voicegate.deps import get_storage
 from voicegate.errors import install_exception_handlers
 from voicegate.kit.time import utc_now
 from voicegate.storage.base import StorageBackend
@@ -25,7 +26,7 @@ def make_app(storage: StorageBackend, *, mount: bool = True) -> FastAPI:
     install_exception_handlers(app)
     if mount:
         app.include_router(router)
-    app.state.storage = storage
+    app.dependency_overrides[get_storage] = lambda: storage
     return app
 
 
@@ -153,12 +154,3 @@ async def test_mount_files_router_only_for_local(local: LocalBackend, s3: S3Back
         async with httpx.AsyncClient(transport=transport, base_url="http://files.test") as http:
             response = await http.get(path_and_query(url))
         assert response.status_code == (200 if mounted else 404)
-
-
-async def test_storage_must_be_configured() -> None:
-    app = FastAPI()
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
-    async with httpx.AsyncClient(transport=transport, base_url="http://files.test") as http:
-        with pytest.raises(RuntimeError, match=r"app\.state\.storage"):
-            await http.get(f"/files/{KEY}?expires=1&sig=00")

@@ -73,7 +73,7 @@ async def receiver_http(receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = app.state.resources.sessionmaker
     return maker
 
 

@@ -14,7 +14,7 @@ from voicegate.admin.schemas import (
     UserRead,
 )
 from voicegate.db.models import ApiKey, User
-from voicegate.deps import SessionDep
+from voicegate.deps import ResourcesDep, SessionDep
 from voicegate.errors import described
 
 router = APIRouter(
@@ -71,5 +71,5 @@ async def issue_key(user_id: str, body: KeyCreate, session: SessionDep) -> KeyCr
 
 
 @router.delete("/users/{user_id}/keys/{key_id}")
-async def revoke_key(user_id: str, key_id: str, session: SessionDep) -> KeyRead:
-    return _key(await service.revoke_key(session, key_id, user_id=user_id))
+async def revoke_key(user_id: str, key_id: str, session: SessionDep, resources: ResourcesDep) -> KeyRead:
+    return _key(await service.revoke_key(session, key_id, user_id=user_id, credentials=resources.credentials))

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voicegate.auth.service import principals
+from voicegate.auth.service import CredentialCache
 from voicegate.auth.tokens import generate_api_key
 from voicegate.billing import ledger
 from voicegate.db.models import ApiKey, User
@@ -72,7 +72,11 @@ async def list_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:
     return list((await session.scalars(select(ApiKey).where(ApiKey.user_id == user_id))).all())
 
 
-async def revoke_key(session: AsyncSession, key_id: str, user_id: str | None = None) -> ApiKey:
+async def revoke_key(
+    session: AsyncSession, key_id: str, user_id: str | None = None, *, credentials: CredentialCache | None = None
+) -> ApiKey:
+    """Revoke a key, effective at once: committed first, then forgotten by this process's credential cache (other
+    processes, and a CLI run, reach the same state within the cache's lifetime)."""
     statement = select(ApiKey).where(ApiKey.id == key_id)
     if user_id is not None:
         statement = statement.where(ApiKey.user_id == user_id)
@@ -81,6 +85,8 @@ async def revoke_key(session: AsyncSession, key_id: str, user_id: str | None = N
         raise NotFound("API key not found")
     if key.revoked_at is None:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(revoked_at=utc_now()))
+        await session.commit()
         await session.refresh(key)
-    principals.forget(key.id)
+    if credentials is not None:
+        credentials.forget(key.id)
     return key

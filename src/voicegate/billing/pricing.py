@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Final
 
 from voicegate.kit.money import quantize_usd
 
@@ -31,26 +33,28 @@ _PUBLISHED = "best published figure (Resemble pricing research)"
 
 # One row per billable operation. `verified=False` rows are our own defaults where no public price exists;
 # every row can be overridden with RESEMBLE_RATES='{"<key>": "<usd per unit>"}'.
-RATE_CARD: dict[str, Rate] = {
-    rate.key: rate
-    for rate in (
-        _rate("tts", "audio_seconds", "0.0005", _PUBLISHED),
-        _rate("stt", "audio_seconds", "0.001", _PUBLISHED),
-        _rate("detect_audio", "audio_seconds", "0.001", _PUBLISHED),
-        _rate("detect_video", "video_seconds", "0.07", _PUBLISHED),
-        _rate("detect_image", "images_processed", "0.01"),
-        _rate("watermark_apply", "audio_seconds", "0.0005", _PUBLISHED),
-        _rate("watermark_detect", "audio_seconds", "0.0002", _PUBLISHED),
-        _rate("enhance", "audio_seconds", "0.0005"),
-        _rate("edit", "audio_seconds", "0.0005"),
-        _rate("intelligence", "requests", "0.01"),
-        _rate("tracing", "audio_seconds", "0.001"),
-        _rate("identity_search", "searches", "0.005"),
-        _rate("identity_enroll", "enrollments", "0.01"),
-        _rate("voice_build", "voice_subscriptions", "1.00"),
-        _rate("voice_design", "requests", "0.05"),
-    )
-}
+RATE_CARD: Mapping[str, Rate] = MappingProxyType(
+    {
+        rate.key: rate
+        for rate in (
+            _rate("tts", "audio_seconds", "0.0005", _PUBLISHED),
+            _rate("stt", "audio_seconds", "0.001", _PUBLISHED),
+            _rate("detect_audio", "audio_seconds", "0.001", _PUBLISHED),
+            _rate("detect_video", "video_seconds", "0.07", _PUBLISHED),
+            _rate("detect_image", "images_processed", "0.01"),
+            _rate("watermark_apply", "audio_seconds", "0.0005", _PUBLISHED),
+            _rate("watermark_detect", "audio_seconds", "0.0002", _PUBLISHED),
+            _rate("enhance", "audio_seconds", "0.0005"),
+            _rate("edit", "audio_seconds", "0.0005"),
+            _rate("intelligence", "requests", "0.01"),
+            _rate("tracing", "audio_seconds", "0.001"),
+            _rate("identity_search", "searches", "0.005"),
+            _rate("identity_enroll", "enrollments", "0.01"),
+            _rate("voice_build", "voice_subscriptions", "1.00"),
+            _rate("voice_design", "requests", "0.05"),
+        )
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -69,18 +73,20 @@ class RateCard:
     def __init__(self, markup_pct: Decimal, overrides: Mapping[str, Decimal] | None = None) -> None:
         if markup_pct < 0:
             raise ValueError("RESEMBLE_MARKUP_PCT must not be negative")
-        self.markup_pct = Decimal(markup_pct)
-        self.rates = dict(RATE_CARD)
+        rates = dict(RATE_CARD)
         for key, value in (overrides or {}).items():
-            if key not in self.rates:
-                raise ValueError(f"RESEMBLE_RATES names an unknown rate {key!r}; known: {sorted(self.rates)}")
+            if key not in rates:
+                raise ValueError(f"RESEMBLE_RATES names an unknown rate {key!r}; known: {sorted(rates)}")
             try:
                 usd = Decimal(str(value))
             except InvalidOperation as exc:
                 raise ValueError(f"RESEMBLE_RATES[{key!r}] is not a number") from exc
             if usd < 0:
                 raise ValueError(f"RESEMBLE_RATES[{key!r}] must not be negative")
-            self.rates[key] = replace(self.rates[key], usd_per_unit=usd, verified=True, source="configuration")
+            rates[key] = replace(rates[key], usd_per_unit=usd, verified=True, source="configuration")
+        # Shared by every request of the process: read-only, like everything kept across requests.
+        self.markup_pct: Final = Decimal(markup_pct)
+        self.rates: Final[Mapping[str, Rate]] = MappingProxyType(rates)
 
     def quote(self, rate_key: str, quantity: Decimal) -> Quote:
         rate = self.rates[rate_key]

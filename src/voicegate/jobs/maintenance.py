@@ -10,12 +10,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voicegate.billing import ledger
 from voicegate.resemble.jobs.tasks import poll_open_jobs
+from voicegate.resources import Resources
 from voicegate.webhooks import service as outbound_webhooks
 
 log = logging.getLogger(__name__)
@@ -32,26 +32,26 @@ async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         return released
 
 
-async def deliver_webhooks(state: Any) -> int:
-    settings = state.settings
+async def deliver_webhooks(resources: Resources) -> int:
+    settings = resources.settings
     return await outbound_webhooks.deliver_due(
-        state.sessionmaker,
-        state.outbound,
+        resources.sessionmaker,
+        resources.webhook_http,
         allow_private=settings.outbound_allow_private_networks,
         max_attempts=settings.webhook_delivery_max_attempts,
     )
 
 
-def schedule(state: Any) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
+def schedule(resources: Resources) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
     return [
-        ("billing.sweep_holds", HOLD_SWEEP_EVERY_S, lambda: sweep_once(state.sessionmaker)),
-        ("jobs.poll_open", state.settings.job_poll_every_s, lambda: poll_open_jobs(state)),
-        ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(state)),
+        ("billing.sweep_holds", HOLD_SWEEP_EVERY_S, lambda: sweep_once(resources.sessionmaker)),
+        ("jobs.poll_open", resources.settings.job_poll_every_s, lambda: poll_open_jobs(resources)),
+        ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(resources)),
     ]
 
 
-async def run_forever(state: Any) -> None:
-    tasks = schedule(state)
+async def run_forever(resources: Resources) -> None:
+    tasks = schedule(resources)
     last_run = {name: time.monotonic() for name, _, _ in tasks}
     while True:
         await asyncio.sleep(TICK_S)

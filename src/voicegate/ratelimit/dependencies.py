@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from fastapi import Request
-
 from voicegate.auth.dependencies import CurrentUser
+from voicegate.deps import ResourcesDep
 from voicegate.ratelimit.rules import Capability
 
 
@@ -12,5 +11,5 @@ class RateLimit:
     def __init__(self, capability: str) -> None:
         self.capability = Capability(capability)
 
-    async def __call__(self, request: Request, user: CurrentUser) -> None:
-        await request.app.state.limiter.check_or_raise(user.id, self.capability)
+    async def __call__(self, resources: ResourcesDep, user: CurrentUser) -> None:
+        await resources.limiter.check_or_raise(user.id, self.capability)

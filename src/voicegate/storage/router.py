@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import StreamingResponse
 
+from voicegate.deps import get_storage
 from voicegate.errors import Forbidden, NotFound, described
 from voicegate.kit.time import utc_now
 from voicegate.storage.base import (
@@ -20,7 +21,6 @@ from voicegate.storage.base import (
     StorageBackend,
     content_disposition,
 )
-from voicegate.storage.dependencies import get_storage
 from voicegate.storage.local import LocalBackend
 from voicegate.storage.media_types import content_type_for
 

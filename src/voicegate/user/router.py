@@ -13,4 +13,4 @@ router = APIRouter(prefix="/user", tags=["user"])
 @router.get("/usage")
 async def usage(user: CurrentUser, session: SessionDep) -> UsageRead:
     """The caller's remaining credit and what they have spent, per capability."""
-    return await service.usage_summary(session, user)
+    return await service.usage_summary(session, user.id)

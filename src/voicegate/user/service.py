@@ -6,14 +6,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.db.models import ProviderResembleUsage, User
+from voicegate.errors import NotFound
 from voicegate.kit.money import quantize_usd
 from voicegate.user.schemas import CapabilityUsage, UsageRead
 
 ZERO = Decimal(0)
 
 
-async def usage_summary(session: AsyncSession, user: User) -> UsageRead:
-    """Balance and spend, every amount an exact decimal string (the balance read fresh, never cached)."""
+async def usage_summary(session: AsyncSession, user_id: str) -> UsageRead:
+    """Read in the request's own transaction: balance, email and tier as they are now, never from a cache.
+    Every amount is an exact decimal string."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
     rows = (
         await session.execute(
             select(
@@ -23,7 +28,7 @@ async def usage_summary(session: AsyncSession, user: User) -> UsageRead:
                 func.sum(ProviderResembleUsage.quantity),
                 func.sum(ProviderResembleUsage.charged_usd),
             )
-            .where(ProviderResembleUsage.user_id == user.id)
+            .where(ProviderResembleUsage.user_id == user_id)
             .group_by(ProviderResembleUsage.capability, ProviderResembleUsage.unit)
         )
     ).all()
@@ -38,7 +43,7 @@ async def usage_summary(session: AsyncSession, user: User) -> UsageRead:
         for capability, unit, count, quantity, charged in rows
     ]
     total = quantize_usd(sum((Decimal(item.charged_usd) for item in by_capability), ZERO))
-    balance = str(quantize_usd(await session.scalar(select(User.balance_usd).where(User.id == user.id)) or ZERO))
+    balance = str(quantize_usd(user.balance_usd or ZERO))
     return UsageRead(
         user_id=user.id,
         email=user.email,

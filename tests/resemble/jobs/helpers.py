@@ -30,11 +30,19 @@ WAV_2S = make_wav(2.0)
 
 
 async def upload(
-    client: httpx.AsyncClient, customer: Customer, data: bytes = WAV_2S, purpose: str | None = "audio_job_input"
+    client: httpx.AsyncClient,
+    customer: Customer,
+    data: bytes = WAV_2S,
+    purpose: str | None = "audio_job_input",
+    filename: str = "clip.wav",
+    content_type: str = "audio/wav",
 ) -> dict[str, Any]:
     form = {"purpose": purpose} if purpose else {}
     response = await client.post(
-        "/api/v1/resemble/uploads", headers=customer.headers, data=form, files={"file": ("clip.wav", data, "audio/wav")}
+        "/api/v1/resemble/uploads",
+        headers=customer.headers,
+        data=form,
+        files={"file": (filename, data, content_type)},
     )
     assert response.status_code in (200, 201), response.text
     return dict(response.json())

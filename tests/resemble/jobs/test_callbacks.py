@@ -47,7 +47,9 @@ async def quiet(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
     app = create_app(settings.model_copy(update={"job_poll_every_s": 3600}))
     async with app.router.lifespan_context(app):
         lost = httpx.MockTransport(lambda request: httpx.Response(503))
-        app.state.simulator.state.gateway_outbound._transport = lost  # test-only: cut the simulator's line to us
+        app.state.resources.simulator.state.gateway_outbound._transport = (
+            lost  # test-only: cut the simulator's line to us
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             yield app, http
 
@@ -81,7 +83,7 @@ class TestExactlyOnce:
         upstream_id = await session.scalar(
             select(ProviderResembleJob.upstream_id).where(ProviderResembleJob.id == job["job_id"])
         )
-        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
         body = (await sim.get(f"/api/v2/edit/{upstream_id}", headers={"Authorization": "Bearer x"})).content
         assert json.loads(body)["item"]["result_audio_url"]  # finished upstream...
         state = await session.scalar(select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"]))
@@ -127,7 +129,7 @@ class TestExactlyOnce:
         self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
         app, http = quiet
-        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
         await sim.post("/_sim/faults", json={"path": "edit", "mode": "job_hang", "count": 1})
         customer, job, token = await _open_edit_job(app, http, session)
         forged = json.dumps({"item": {"uuid": "x", "result_audio_url": "https://evil.example/a.wav"}}).encode()
@@ -198,7 +200,7 @@ class TestPoller:
         source = await upload(client, customer)
         job = (await submit(client, customer, "enhance", source["url"])).json()
         await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.2)
-        assert await poll_open_jobs(app.state) >= 1
+        assert await poll_open_jobs(app.state.resources) >= 1
         status = await session.scalar(select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"]))
         assert status == "completed"
         assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
@@ -223,14 +225,14 @@ class TestForwardingToTheUser:
 
         app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
         async with app.router.lifespan_context(app):
-            await app.state.outbound.aclose()
-            app.state.outbound = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
+            # test-only: the webhook client's line leads to the receiver, for the scheduler and the explicit call alike
+            app.state.resources.webhook_http._transport = httpx.ASGITransport(app=receiver)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
                 customer = await create_customer(session)
                 source = await upload(http, customer)
                 created = await submit(http, customer, "stt", source["url"], callback_uri="http://127.0.0.1:9/hook")
                 done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
-                await deliver_webhooks(app.state)  # the scheduler may have sent it already: either way, once
+                await deliver_webhooks(app.state.resources)  # the scheduler may have sent it already: either way, once
                 secret = (await http.get("/api/v1/webhooks/secret", headers=customer.headers)).json()["secret"]
                 deliveries = (await http.get("/api/v1/webhooks/deliveries", headers=customer.headers)).json()
 

@@ -3,6 +3,7 @@ where it takes a URL."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -34,10 +35,10 @@ async def open_network(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx
 
     app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
     async with app.router.lifespan_context(app):
-        await app.state.outbound.aclose()
-        app.state.outbound = httpx.AsyncClient(transport=httpx.ASGITransport(app=media))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            yield app, http
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=media)) as media_http:
+            app.state.resources = dataclasses.replace(app.state.resources, media_http=media_http)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+                yield app, http
 
 
 async def test_file_endpoints_get_the_fetched_bytes(
@@ -52,7 +53,7 @@ async def test_file_endpoints_get_the_fetched_bytes(
     done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
     assert done["status"] == "completed"
     assert Decimal(str(done["billing"]["quantity"])) == pytest.approx(Decimal(2), abs=Decimal("0.05"))
-    sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+    sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
     submitted = [r for r in (await sim.get("/_sim/requests")).json() if r["path"].endswith("/speech-to-text")]
     assert submitted
     assert submitted[-1]["method"] == "POST"
@@ -66,7 +67,7 @@ async def test_url_endpoints_pass_the_url_through(
     url = f"{FOREIGN}/clip.wav"
     created = await http.post("/api/v1/resemble/detect", json={"audio_url": url}, headers=customer.headers)
     assert created.status_code == 201, created.text
-    sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+    sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
     submitted = [r for r in (await sim.get("/_sim/requests")).json() if r["path"].endswith("/detect")]
     assert submitted[-1]["json"]["url"] == url
 

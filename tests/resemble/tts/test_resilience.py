@@ -78,7 +78,7 @@ class TestCircuitBreaker:
     ):
         app, http = fragile
         customer = await create_customer(session)
-        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.simulator), base_url="http://sim")
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
         await sim.post("/_sim/faults", json={"path": "/synthesize", "status": 500, "count": -1})
         body = {"voice_uuid": "55592656", "text": "down"}
         failures = [(await http.post(URL, json=body, headers=customer.headers)).status_code for _ in range(3)]

@@ -265,7 +265,7 @@ class TestStorageOutage:
         async def broken_put(*_: object, **__: object) -> int:
             raise StorageError("bucket unreachable")
 
-        monkeypatch.setattr(app.state.storage, "put_bytes", broken_put)
+        monkeypatch.setattr(app.state.resources.storage, "put_bytes", broken_put)
         before = metrics.storage_failures.labels("put")._value.get()
         response = await client.post(URL, json={"voice_uuid": voice_uuid, "text": "keep me"}, headers=customer.headers)
         assert response.status_code == 200
@@ -288,7 +288,7 @@ class TestStorageOutage:
         async def buggy_put(*_: object, **__: object) -> int:
             raise RuntimeError("a bug, not an outage")
 
-        monkeypatch.setattr(app.state.storage, "put_bytes", buggy_put)
+        monkeypatch.setattr(app.state.resources.storage, "put_bytes", buggy_put)
         response = await client.post(
             URL, json={"voice_uuid": voice_uuid, "text": "still mine"}, headers=customer.headers
         )
@@ -307,9 +307,9 @@ class TestHoldSweep:
         await ledger.place_hold(session, customer.user.id, "crashed-request", Decimal("1.5"), timedelta(seconds=-1))
         await session.commit()
         assert await balance(session, customer.user.id) == Decimal("8.5")
-        assert await sweep_once(app.state.sessionmaker) == 1
+        assert await sweep_once(app.state.resources.sessionmaker) == 1
         assert await balance(session, customer.user.id) == Decimal("10")
-        assert await sweep_once(app.state.sessionmaker) == 0
+        assert await sweep_once(app.state.resources.sessionmaker) == 0
 
     async def test_capture_after_sweep_still_charges(self, session: AsyncSession, customer: Customer):
         from voicegate.billing import ledger

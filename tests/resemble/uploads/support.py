@@ -4,6 +4,7 @@ in storage on either backend, and storage wrappers that record or fail."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -114,10 +115,10 @@ class FailingStorage(RecordingStorage):
 
 @contextlib.contextmanager
 def storage_replaced(app: FastAPI, replacement: StorageBackend | RecordingStorage) -> Iterator[None]:
-    """Serve requests with `replacement` as the storage backend (`app.state` is not monkeypatch-friendly)."""
-    original = app.state.storage
-    app.state.storage = replacement
+    """Serve requests with `replacement` as the storage backend (`Resources` is frozen: swap a copy in)."""
+    original = app.state.resources
+    app.state.resources = dataclasses.replace(original, storage=replacement)
     try:
         yield
     finally:
-        app.state.storage = original
+        app.state.resources = original

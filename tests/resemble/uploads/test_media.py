@@ -89,11 +89,13 @@ class TestResolveOwnedMedia:
         """The presigned link of the running backend: local `/files/...` or S3 (TEST_STORAGE=s3)."""
         uploaded = await _upload(client, customer)
 
-        asset = await resolve_owned_media(session, app.state.storage, settings, customer.user.id, uploaded["url"])
+        asset = await resolve_owned_media(
+            session, app.state.resources.storage, settings, customer.user.id, uploaded["url"]
+        )
 
         assert asset is not None
         assert asset.id == uploaded["asset_id"]
-        assert await read_asset_bytes(app.state.storage, asset, max_bytes=len(WAV)) == WAV
+        assert await read_asset_bytes(app.state.resources.storage, asset, max_bytes=len(WAV)) == WAV
 
     async def test_expired_or_unsigned_link_of_ones_own_still_resolves(
         self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, settings: Settings, customer: Customer
@@ -101,7 +103,7 @@ class TestResolveOwnedMedia:
         uploaded = await _upload(client, customer)
         bare = urlunsplit(urlsplit(uploaded["url"])._replace(query=""))
 
-        asset = await resolve_owned_media(session, app.state.storage, settings, customer.user.id, bare)
+        asset = await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, bare)
 
         assert asset is not None
         assert asset.id == uploaded["asset_id"]
@@ -113,7 +115,9 @@ class TestResolveOwnedMedia:
         parts = urlsplit(uploaded["url"])
         encoded = parts._replace(path="".join(c if c == "/" else f"%{ord(c):02X}" for c in parts.path))
 
-        asset = await resolve_owned_media(session, app.state.storage, settings, customer.user.id, urlunsplit(encoded))
+        asset = await resolve_owned_media(
+            session, app.state.resources.storage, settings, customer.user.id, urlunsplit(encoded)
+        )
 
         assert asset is not None
         assert asset.id == uploaded["asset_id"]
@@ -125,7 +129,7 @@ class TestResolveOwnedMedia:
         intruder = await create_customer(session)
 
         with pytest.raises(NotFound) as caught:
-            await resolve_owned_media(session, app.state.storage, settings, intruder.user.id, uploaded["url"])
+            await resolve_owned_media(session, app.state.resources.storage, settings, intruder.user.id, uploaded["url"])
         assert caught.value.detail == "Media not found"
 
     async def test_unknown_key_on_our_host_is_not_found_alike(
@@ -135,7 +139,7 @@ class TestResolveOwnedMedia:
         missing = uploaded["url"].replace(".wav", "0.wav", 1)
 
         with pytest.raises(NotFound) as caught:
-            await resolve_owned_media(session, app.state.storage, settings, customer.user.id, missing)
+            await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, missing)
         assert caught.value.detail == "Media not found"
 
     @pytest.mark.parametrize("key", ["../../etc/passwd", "", ".hidden/x.wav"])
@@ -144,7 +148,7 @@ class TestResolveOwnedMedia:
     ):
         url = f"{settings.public_base_url}/files/{key}"
         with pytest.raises(NotFound):
-            await resolve_owned_media(session, app.state.storage, settings, customer.user.id, url)
+            await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, url)
 
     async def test_deleted_asset_is_not_found(
         self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, settings: Settings, customer: Customer
@@ -156,7 +160,7 @@ class TestResolveOwnedMedia:
         await session.commit()
 
         with pytest.raises(NotFound):
-            await resolve_owned_media(session, app.state.storage, settings, customer.user.id, uploaded["url"])
+            await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, uploaded["url"])
 
     @pytest.mark.parametrize(
         "url",
@@ -165,7 +169,7 @@ class TestResolveOwnedMedia:
     async def test_foreign_url_is_none(
         self, app: FastAPI, session: AsyncSession, settings: Settings, customer: Customer, url: str
     ):
-        assert await resolve_owned_media(session, app.state.storage, settings, customer.user.id, url) is None
+        assert await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, url) is None
 
 
 class TestReadingAssets:
@@ -179,7 +183,7 @@ class TestReadingAssets:
         return found
 
     async def test_stream_yields_the_stored_bytes(self, app: FastAPI, asset: ProviderResembleAsset):
-        stream = await open_asset_stream(app.state.storage, asset)
+        stream = await open_asset_stream(app.state.resources.storage, asset)
         try:
             assert b"".join([chunk async for chunk in stream]) == WAV
         finally:
@@ -187,10 +191,10 @@ class TestReadingAssets:
 
     async def test_reading_past_the_cap_is_413(self, app: FastAPI, asset: ProviderResembleAsset):
         with pytest.raises(PayloadTooLarge):
-            await read_asset_bytes(app.state.storage, asset, max_bytes=len(WAV) - 1)
+            await read_asset_bytes(app.state.resources.storage, asset, max_bytes=len(WAV) - 1)
 
     async def test_object_gone_from_storage_is_not_found(self, app: FastAPI, asset: ProviderResembleAsset):
-        storage: StorageBackend = app.state.storage
+        storage: StorageBackend = app.state.resources.storage
         await storage.delete(asset.storage_key)
 
         with pytest.raises(NotFound):

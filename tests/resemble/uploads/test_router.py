@@ -102,7 +102,7 @@ class TestPurposes:
         assert asset.storage_key.startswith(f"{prefix}{customer.user.id}/")
         assert asset.storage_key.endswith(f"-{asset.request_id}.wav")
         assert (asset.asset_class, asset.content_type, asset.size_bytes) == (asset_class, "audio/wav", len(WAV))
-        assert asset.storage_backend == app.state.storage.name
+        assert asset.storage_backend == app.state.resources.storage.name
         if ttl_days is None:
             assert body["expires_at"] is None
             assert asset.expires_at is None
@@ -385,7 +385,7 @@ class TestStorageFailure:
         session: AsyncSession,
         customer: Customer,
     ):
-        with storage_replaced(app, FailingStorage(app.state.storage)):
+        with storage_replaced(app, FailingStorage(app.state.resources.storage)):
             response = await upload(client, customer, data=samples.wav_bytes(2.0))
 
         assert response.status_code == 502
@@ -426,7 +426,7 @@ class TestStreaming:
     ):
         """On the configured backend (S3: several 8 MiB parts), the bytes arrive intact and in network-sized
         chunks (the first one joined with the few bytes read to sniff the type), never as one buffered file."""
-        recording = RecordingStorage(app.state.storage)
+        recording = RecordingStorage(app.state.resources.storage)
         total = 20 * MiB + 12_345
         body, digest = wav_stream(total, 64 * 1024)
 
@@ -460,4 +460,4 @@ class TestStreaming:
             print(f"peak traced memory during a {total / MiB:.0f} MiB upload: {grown / MiB:.2f} MiB")
             assert grown < 20 * MiB
             [asset] = await assets_of(session, customer.user.id)
-            await app.state.storage.delete(asset.storage_key)  # 50 MB need not outlive the test
+            await app.state.resources.storage.delete(asset.storage_key)  # 50 MB need not outlive the test

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, status
 
-from voicegate.deps import SessionDep, SettingsDep
+from voicegate.deps import ResourcesDep, SessionDep, SettingsDep
 from voicegate.errors import described
 from voicegate.resemble.jobs import callbacks, tasks
 from voicegate.resemble.jobs.schemas import CallbackAck
@@ -23,6 +23,7 @@ async def resemble_callback(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
+    resources: ResourcesDep,
     x_resemble_signature: Annotated[str | None, Header()] = None,
 ) -> CallbackAck:
     """Resemble's job callback: verified, stored once, and handled after the answer is sent."""
@@ -31,5 +32,5 @@ async def resemble_callback(
         session, token=token, body=await request.body(), signature=x_resemble_signature, secret=secret
     )
     if event_id is not None:
-        background.add_task(tasks.handle_callback, request.app.state, event_id)
+        background.add_task(tasks.handle_callback, resources, event_id)
     return CallbackAck(received=True, duplicate=event_id is None, signed=signed)

@@ -12,15 +12,12 @@ import hashlib
 import hmac
 import logging
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voicegate.db.models import ProviderResembleJob, ProviderResembleWebhookEvent
-from voicegate.db.upsert import insert_or_ignore
 from voicegate.errors import NotFound, Unauthorized
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import utc_now
-from voicegate.resemble.jobs import service
+from voicegate.resemble.jobs import repository, service
 from voicegate.resemble.jobs.kinds import KINDS
 
 log = logging.getLogger(__name__)
@@ -40,15 +37,14 @@ async def receive(
     session: AsyncSession, *, token: str, body: bytes, signature: str | None, secret: str | None
 ) -> tuple[str | None, bool]:
     """Store one delivery. Returns (event id to handle or None for a duplicate, whether it was signed)."""
-    job = await session.scalar(select(ProviderResembleJob).where(ProviderResembleJob.callback_token == token))
+    job = await repository.get_by_callback_token(session, token)
     if job is None:
         raise NotFound("Unknown callback")
     if secret is not None and not signature_matches(secret, body, signature):
         raise Unauthorized("Invalid webhook signature")
     event_id = new_id()
-    inserted = await insert_or_ignore(
+    inserted = await repository.store_callback_event(
         session,
-        ProviderResembleWebhookEvent,
         {
             "id": event_id,
             "source": SOURCE,
@@ -58,7 +54,6 @@ async def receive(
             "payload": body.decode("utf-8", errors="replace"),
             "created_at": utc_now(),
         },
-        [ProviderResembleWebhookEvent.source, ProviderResembleWebhookEvent.external_id],
     )
     await session.commit()
     return (event_id if inserted else None), secret is not None
@@ -67,15 +62,11 @@ async def receive(
 async def handle(deps: service.JobDeps, event_id: str) -> None:
     """Settle the job an event points at, by asking Resemble; mark the event handled."""
     session = deps.session
-    event = await session.get(ProviderResembleWebhookEvent, event_id)
+    event = await repository.get_callback_event(session, event_id)
     if event is None or event.handled_at is not None or event.job_id is None:
         return
-    job = await session.get(ProviderResembleJob, event.job_id)
+    job = await repository.get(session, event.job_id)
     if job is not None:
         await service.refresh(deps, KINDS[job.capability], job)
-    await session.execute(
-        update(ProviderResembleWebhookEvent)
-        .where(ProviderResembleWebhookEvent.id == event_id, ProviderResembleWebhookEvent.handled_at.is_(None))
-        .values(handled_at=utc_now())
-    )
+    await repository.mark_callback_handled(session, event_id, now=utc_now())
     await session.commit()

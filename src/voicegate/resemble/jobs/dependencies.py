@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from voicegate.deps import SessionDep, SettingsDep
-from voicegate.resemble.jobs.service import JobDeps
+from voicegate.deps import ResourcesDep, SessionDep
+from voicegate.resemble.jobs.service import JobDeps, job_deps
 
 
-async def get_job_deps(request: Request, session: SessionDep, settings: SettingsDep) -> JobDeps:
-    state = request.app.state
-    return JobDeps(
-        session=session,
-        upstream=state.upstream,
-        storage=state.storage,
-        outbound=state.outbound,
-        settings=settings,
-        rate_card=state.rate_card,
-    )
+async def get_job_deps(resources: ResourcesDep, session: SessionDep) -> JobDeps:
+    return job_deps(resources, session)
 
 
 JobDepsDep = Annotated[JobDeps, Depends(get_job_deps)]

@@ -11,16 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from voicegate.db.models.provider_resemble_job import JobStatus
 from voicegate.resemble.jobs import schemas
 from voicegate.storage.retention import AssetClass
 from voicegate.upstream import jobs as wire
 from voicegate.upstream.client import JSONObject, ResembleClient
 
 Submit = Callable[[ResembleClient, wire.Media, Mapping[str, Any], "str | None"], Awaitable[JSONObject]]
-
-TERMINAL = frozenset({"completed", "failed"})
-# Status only moves forward: a lower rank never overwrites a higher one.
-RANK = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
 
 
 @dataclass(frozen=True)
@@ -139,32 +136,32 @@ def upstream_id_of(body: JSONObject) -> str | None:
 
 
 _STATUS_WORDS = {
-    "pending": "pending",
-    "queued": "pending",
-    "processing": "processing",
-    "running": "processing",
-    "in_progress": "processing",
-    "completed": "completed",
-    "succeeded": "completed",
-    "done": "completed",
-    "failed": "failed",
-    "error": "failed",
-    "partially_failed": "failed",
+    "pending": JobStatus.PENDING,
+    "queued": JobStatus.PENDING,
+    "processing": JobStatus.PROCESSING,
+    "running": JobStatus.PROCESSING,
+    "in_progress": JobStatus.PROCESSING,
+    "completed": JobStatus.COMPLETED,
+    "succeeded": JobStatus.COMPLETED,
+    "done": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "error": JobStatus.FAILED,
+    "partially_failed": JobStatus.FAILED,
 }
 
 
-def status_of(kind: JobKind, item: JSONObject) -> str:
+def status_of(kind: JobKind, item: JSONObject) -> JobStatus:
     """Our four states from Resemble's, including the endpoints that have no status field at all."""
     if kind.capability == "edit":  # edit reports only a result URL or an error (supplement, section 2)
         if item.get("error"):
-            return "failed"
-        return "completed" if item.get("result_audio_url") else "processing"
+            return JobStatus.FAILED
+        return JobStatus.COMPLETED if item.get("result_audio_url") else JobStatus.PROCESSING
     raw = str(item.get("status") or "").lower()
     if raw in _STATUS_WORDS:
         return _STATUS_WORDS[raw]
     if kind.capability == "intelligence" and item.get("description"):
-        return "completed"
-    return "processing"
+        return JobStatus.COMPLETED
+    return JobStatus.PROCESSING
 
 
 def error_of(item: JSONObject) -> str | None:

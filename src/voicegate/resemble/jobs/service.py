@@ -2,8 +2,9 @@
 
 A job reaches its terminal state through whichever comes first: a user's GET (which asks Resemble while the job
 is open), an inbound webhook, or the background poller. All three call `refresh`, and `_complete` wins the
-transition with a conditional UPDATE (`... WHERE status IN ('pending', 'processing')`), backed by the unique
-`provider_resemble_usage.job_id`: the database, not timing, makes a second charge impossible.
+transition with `repository.claim_completion` (a conditional UPDATE on the open statuses), backed by the unique
+`provider_resemble_usage.job_id`: the database, not timing, makes a second charge impossible. The SQL lives in
+`repository`; this module decides.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.config import Settings
-from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleRequest, ProviderResembleUsage
+from voicegate.db.models import ProviderResembleJob, ProviderResembleUsage
+from voicegate.db.models.provider_resemble_job import OPEN_STATUSES, JobStatus
 from voicegate.errors import GatewayError, NotFound
 from voicegate.kit import media, netguard
 from voicegate.kit.time import isoformat_z, utc_now
 from voicegate.resemble import metering
-from voicegate.resemble.jobs import inputs
+from voicegate.resemble.jobs import inputs, repository
 from voicegate.resemble.jobs.kinds import (
     KINDS,
-    RANK,
-    TERMINAL,
     JobKind,
     billable,
     error_of,
@@ -43,6 +42,7 @@ from voicegate.resemble.jobs.kinds import (
     upstream_id_of,
 )
 from voicegate.resemble.jobs.schemas import JobSubmit
+from voicegate.resources import Resources
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.retention import AssetClass
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/api/v1/webhooks/resemble/{token}"
 # Polling GETs are not rate limited, so an open job asks Resemble at most this often; faster polls see our copy.
 MIN_REFRESH_INTERVAL = timedelta(milliseconds=500)
+# Rate-card units billed by duration; every other unit counts one per job.
+SECONDS_UNITS = frozenset({"audio_seconds", "video_seconds"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,18 @@ class JobDeps:
     outbound: httpx.AsyncClient
     settings: Settings
     rate_card: RateCard
+
+
+def job_deps(resources: Resources, session: AsyncSession) -> JobDeps:
+    """The one way to build `JobDeps`: for a request's unit of work and for background tasks alike."""
+    return JobDeps(
+        session=session,
+        upstream=resources.upstream,
+        storage=resources.storage,
+        outbound=resources.media_http,
+        settings=resources.settings,
+        rate_card=resources.rate_card,
+    )
 
 
 async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) -> dict[str, Any]:
@@ -85,7 +99,7 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
     )
     seconds = prepared.seconds if prepared.seconds is not None else Decimal(settings.job_default_estimate_s)
     rate_key = estimate_rate(kind, prepared.kind)
-    quantity = Decimal(1) if deps.rate_card.rates[rate_key].unit not in ("audio_seconds", "video_seconds") else seconds
+    quantity = _quantity_in(deps.rate_card.rates[rate_key].unit, seconds)
     estimate = deps.rate_card.quote(rate_key, quantity)
     request, hold = await metering.open_request(
         session,
@@ -104,6 +118,8 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
         input_asset_id=prepared.asset_id,
         input_url=body.media_url()[:2048],
         input_seconds=prepared.seconds,
+        estimate_rate_key=rate_key,
+        estimated_quantity=quantity,
         params=json.dumps({"options": body.options(), "media_kind": prepared.kind}),
         updated_at=utc_now(),
     )
@@ -120,7 +136,7 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
         if upstream_id is None:
             raise GatewayError("Resemble upstream error", status_code=502, extra={"reason": "no job id"})
     except GatewayError as error:
-        job.status, job.error, job.updated_at = "failed", str(error.detail)[:500], utc_now()
+        job.status, job.error, job.updated_at = JobStatus.FAILED, str(error.detail)[:500], utc_now()
         await metering.fail_request(session, request, hold, error, latency_ms=0)
         raise
     item = item_of(created)
@@ -132,17 +148,23 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
     return await _advance(deps, kind, job, item)
 
 
+def _quantity_in(unit: str, seconds: Decimal) -> Decimal:
+    return seconds if unit in SECONDS_UNITS else Decimal(1)
+
+
 async def get(deps: JobDeps, kind: JobKind, user_id: str, job_id: str) -> dict[str, Any]:
-    job = await _load(deps.session, kind, user_id, job_id)
+    job = await repository.get_own(deps.session, user_id=user_id, capability=kind.capability, job_id=job_id)
+    if job is None:
+        raise NotFound("Job not found")
     recently = job.updated_at is not None and utc_now() - job.updated_at < MIN_REFRESH_INTERVAL
-    if job.status in TERMINAL or recently:
+    if job.status not in OPEN_STATUSES or recently:
         return await _render(deps, kind, job, _stored_item(job))
     return await refresh(deps, kind, job)
 
 
 async def refresh(deps: JobDeps, kind: JobKind, job: ProviderResembleJob) -> dict[str, Any]:
     """Ask Resemble for the job's state (never trusting a callback body) and move it forward."""
-    if job.upstream_id is None or job.status in TERMINAL:
+    if job.upstream_id is None or job.status not in OPEN_STATUSES:
         return await _render(deps, kind, job, _stored_item(job))
     await deps.session.commit()  # end the read snapshot before the network call and the write that follows
     item = item_of(await wire.fetch_job(deps.upstream, kind.capability, job.upstream_id))
@@ -151,38 +173,18 @@ async def refresh(deps: JobDeps, kind: JobKind, job: ProviderResembleJob) -> dic
 
 async def _advance(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> dict[str, Any]:
     status = status_of(kind, item)
-    if status == "completed":
+    if status == JobStatus.COMPLETED:
         await _complete(deps, kind, job, item)
-    elif status == "failed":
+    elif status == JobStatus.FAILED:
         await _fail(deps, job, item)
-    elif RANK[status] > RANK.get(job.status, 0):
-        await _move(deps.session, job, status, item)
     else:
-        await _touch(deps.session, job, item)
+        if status.rank > JobStatus(job.status).rank:
+            await repository.advance(deps.session, job.id, item=item, now=utc_now())
+        else:
+            await repository.touch(deps.session, job.id, item=item, now=utc_now())
+        await deps.session.commit()
     await deps.session.refresh(job)
-    return await _render(deps, kind, job, _stored_item(job) if job.status in TERMINAL else item)
-
-
-async def _move(session: AsyncSession, job: ProviderResembleJob, status: str, item: dict[str, Any]) -> None:
-    await session.execute(
-        update(ProviderResembleJob)
-        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status == "pending")
-        .values(status=status, result=json.dumps(item), updated_at=utc_now())
-    )
-    await session.commit()
-
-
-async def _touch(session: AsyncSession, job: ProviderResembleJob, item: dict[str, Any]) -> None:
-    await session.execute(
-        update(ProviderResembleJob)
-        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
-        .values(result=json.dumps(item), updated_at=utc_now())
-    )
-    await session.commit()
-
-
-async def _hold_for(session: AsyncSession, job: ProviderResembleJob) -> CreditHold | None:
-    return await session.scalar(select(CreditHold).where(CreditHold.correlation_id == job.request_id))
+    return await _render(deps, kind, job, item if job.status in OPEN_STATUSES else _stored_item(job))
 
 
 async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: dict[str, Any]) -> None:
@@ -193,26 +195,19 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
         kind, item, input_seconds=job.input_seconds, output_seconds=media.measure_seconds(output) if output else None
     )
     if quantity is None:
-        hold = await _hold_for(session, job)
         log.warning("job_billed_at_estimate", extra={"job_id": job.id, "capability": kind.capability})
-        quantity = _estimate_quantity(deps, hold, rate_key)
+        quantity = _estimated_quantity(deps, job, rate_key)
     quote = deps.rate_card.quote(rate_key, quantity)
-    now = utc_now()
-    won = await session.execute(
-        update(ProviderResembleJob)
-        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
-        .values(
-            status="completed",
-            completed_at=now,
-            updated_at=now,
-            rate_key=rate_key,
-            quantity=quantity,
-            result=json.dumps(item),
-            output_url=output_url[:4096] or None,
-        )
-        .execution_options(synchronize_session=False)
+    won = await repository.claim_completion(
+        session,
+        job.id,
+        rate_key=rate_key,
+        quantity=quantity,
+        item=item,
+        output_url=output_url[:4096] or None,
+        now=utc_now(),
     )
-    if not won.rowcount:  # type: ignore[attr-defined]
+    if not won:
         await session.rollback()  # someone else completed it first: their charge is the only one
     else:
         try:
@@ -227,54 +222,43 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
         await _mirror(deps, kind, job, output)
 
 
-def _estimate_quantity(deps: JobDeps, hold: CreditHold | None, rate_key: str) -> Decimal:
-    rate = deps.rate_card.rates[rate_key]
-    if rate.unit not in ("audio_seconds", "video_seconds"):
-        return Decimal(1)
-    if hold is None or rate.usd_per_unit == 0:
-        return Decimal(deps.settings.job_default_estimate_s)
-    return (hold.amount_usd / (rate.usd_per_unit * (1 + deps.rate_card.markup_pct / 100))).quantize(Decimal("0.001"))
+def _estimated_quantity(deps: JobDeps, job: ProviderResembleJob, rate_key: str) -> Decimal:
+    """The quantity the credit hold was placed for at submit, when it was estimated in the unit now billed."""
+    rates = deps.rate_card.rates
+    unit = rates[rate_key].unit
+    estimated = rates.get(job.estimate_rate_key or "")
+    if job.estimated_quantity is not None and estimated is not None and estimated.unit == unit:
+        return job.estimated_quantity
+    # A job submitted before estimates were stored, or held in another unit (an "image" that turned out to be
+    # audio): bill what submit would have assumed for an unmeasurable input.
+    return _quantity_in(unit, Decimal(deps.settings.job_default_estimate_s))
 
 
 async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Quote) -> ProviderResembleUsage:
     usage = await metering.charge(
         session,
-        await _hold_for(session, job),
+        await repository.hold_for(session, job),
         quote,
         user_id=job.user_id,
         request_id=job.request_id,
         capability=job.capability,
         job_id=job.id,
     )
-    await session.execute(
-        update(ProviderResembleRequest)
-        .where(ProviderResembleRequest.id == job.request_id)
-        .values(status="succeeded", completed_at=utc_now())
-    )
+    await repository.mark_request_succeeded(session, job.request_id, now=utc_now())
     return usage
 
 
 async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -> None:
     session = deps.session
     now = utc_now()
-    won = await session.execute(
-        update(ProviderResembleJob)
-        .where(ProviderResembleJob.id == job.id, ProviderResembleJob.status.in_(("pending", "processing")))
-        .values(status="failed", completed_at=now, updated_at=now, error=error_of(item), result=json.dumps(item))
-        .execution_options(synchronize_session=False)
-    )
-    if not won.rowcount:  # type: ignore[attr-defined]
+    if not await repository.claim_failure(session, job.id, error=error_of(item), item=item, now=now):
         await session.rollback()
         await session.refresh(job)
         return
-    hold = await _hold_for(session, job)
+    hold = await repository.hold_for(session, job)
     if hold is not None:
         await ledger.release(session, hold, note="job failed upstream")
-    await session.execute(
-        update(ProviderResembleRequest)
-        .where(ProviderResembleRequest.id == job.request_id)
-        .values(status="failed", error=error_of(item), completed_at=now)
-    )
+    await repository.mark_request_failed(session, job.request_id, error=error_of(item), now=now)
     if job.callback_uri:
         await _enqueue_callback(deps, KINDS[job.capability], job, item)
     await session.commit()
@@ -346,19 +330,6 @@ async def _mirror_transcript(deps: JobDeps, job: ProviderResembleJob, item: dict
     )
 
 
-async def _load(session: AsyncSession, kind: JobKind, user_id: str, job_id: str) -> ProviderResembleJob:
-    job = await session.scalar(
-        select(ProviderResembleJob).where(
-            ProviderResembleJob.id == job_id,
-            ProviderResembleJob.user_id == user_id,
-            ProviderResembleJob.capability == kind.capability,
-        )
-    )
-    if job is None:
-        raise NotFound("Job not found")
-    return job
-
-
 def _stored_item(job: ProviderResembleJob) -> dict[str, Any]:
     loaded = json.loads(job.result) if job.result else {}
     return loaded if isinstance(loaded, dict) else {}
@@ -375,9 +346,9 @@ async def _render(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: 
         created_at=isoformat_z(job.created_at),
         completed_at=isoformat_z(job.completed_at) if job.completed_at else None,
     )
-    if job.status == "completed":
+    if job.status == JobStatus.COMPLETED:
         body.update(await _links(deps, kind, job, item))
-        usage = await deps.session.scalar(select(ProviderResembleUsage).where(ProviderResembleUsage.job_id == job.id))
+        usage = await repository.usage_for(deps.session, job.id)
         if usage is not None:
             body["billing"] = metering.billing_view(usage)
     return body
@@ -414,17 +385,9 @@ async def _links(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: d
 
 
 async def list_jobs(deps: JobDeps, kind: JobKind, user_id: str, page: int, page_size: int) -> dict[str, Any]:
-    filters = (ProviderResembleJob.user_id == user_id, ProviderResembleJob.capability == kind.capability)
-    total = await deps.session.scalar(select(func.count()).select_from(ProviderResembleJob).where(*filters)) or 0
-    jobs = (
-        await deps.session.scalars(
-            select(ProviderResembleJob)
-            .where(*filters)
-            .order_by(ProviderResembleJob.created_at.desc(), ProviderResembleJob.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    ).all()
+    jobs, total = await repository.page_of_user(
+        deps.session, user_id=user_id, capability=kind.capability, offset=(page - 1) * page_size, limit=page_size
+    )
     items = [
         {
             "job_id": job.id,

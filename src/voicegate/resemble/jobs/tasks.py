@@ -10,14 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import select
-
-from voicegate.db.models import ProviderResembleJob
 from voicegate.kit.time import utc_now
-from voicegate.resemble.jobs import callbacks, service
+from voicegate.resemble.jobs import callbacks, repository, service
 from voicegate.resemble.jobs.kinds import KINDS
+from voicegate.resemble.jobs.service import job_deps
+from voicegate.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -26,51 +25,32 @@ T = TypeVar("T")
 POLL_WINDOW = timedelta(days=7)
 
 
-async def with_deps(state: Any, work: Callable[[service.JobDeps], Awaitable[T]]) -> T:
-    """Run `work` with the app's shared clients and a session of its own."""
-    async with state.sessionmaker() as session:
-        deps = service.JobDeps(
-            session=session,
-            upstream=state.upstream,
-            storage=state.storage,
-            outbound=state.outbound,
-            settings=state.settings,
-            rate_card=state.rate_card,
-        )
-        return await work(deps)
+async def with_deps(resources: Resources, work: Callable[[service.JobDeps], Awaitable[T]]) -> T:
+    """Run `work` with the process's shared clients and a session of its own."""
+    async with resources.sessionmaker() as session:
+        return await work(job_deps(resources, session))
 
 
-async def handle_callback(state: Any, event_id: str) -> None:
+async def handle_callback(resources: Resources, event_id: str) -> None:
     try:
-        await with_deps(state, lambda deps: callbacks.handle(deps, event_id))
+        await with_deps(resources, lambda deps: callbacks.handle(deps, event_id))
     except Exception:  # logged, and the poller settles the job later
         log.exception("callback_handling_failed", extra={"event_id": event_id})
 
 
-async def poll_open_jobs(state: Any, limit: int = 200) -> int:
+async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
     """Refresh every open job from Resemble (the third way a job reaches its end). Returns how many were checked."""
-    async with state.sessionmaker() as session:
-        ids = (
-            await session.scalars(
-                select(ProviderResembleJob.id)
-                .where(
-                    ProviderResembleJob.status.in_(("pending", "processing")),
-                    ProviderResembleJob.upstream_id.is_not(None),
-                    ProviderResembleJob.created_at > utc_now() - POLL_WINDOW,
-                )
-                .order_by(ProviderResembleJob.updated_at)
-                .limit(limit)
-            )
-        ).all()
+    async with resources.sessionmaker() as session:
+        ids = await repository.open_job_ids(session, created_after=utc_now() - POLL_WINDOW, limit=limit)
     for job_id in ids:
         try:
-            await with_deps(state, partial(_refresh_one, job_id=job_id))
+            await with_deps(resources, partial(_refresh_one, job_id=job_id))
         except Exception:
             log.exception("job_poll_failed", extra={"job_id": job_id})
     return len(ids)
 
 
 async def _refresh_one(deps: service.JobDeps, *, job_id: str) -> None:
-    job = await deps.session.get(ProviderResembleJob, job_id)
+    job = await repository.get(deps.session, job_id)
     if job is not None:
         await service.refresh(deps, KINDS[job.capability], job)

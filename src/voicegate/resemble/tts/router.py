@@ -7,7 +7,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.billing import idempotency
-from voicegate.deps import IdempotencyKeyHeader, RateCardDep, SessionDep, SettingsDep, StorageDep, UpstreamDep
+from voicegate.deps import (
+    IdempotencyKeyHeader,
+    RateCardDep,
+    ResourcesDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    UpstreamDep,
+)
 from voicegate.errors import described
 from voicegate.kit.jsonresponse import json_response
 from voicegate.ratelimit.dependencies import RateLimit
@@ -62,17 +70,17 @@ async def synthesize(
 
 @router.get("/voices", response_model=VoicePage, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
 async def list_voices(
-    upstream: UpstreamDep,
+    resources: ResourcesDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=10, le=1000)] = 10,
 ) -> dict[str, Any]:
-    return await service.list_voices(upstream, page, page_size)
+    return await service.list_voices(resources.upstream, resources.voices, page, page_size)
 
 
 @router.get(
     "/voices/{voice_uuid}", response_model=VoiceItem, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))]
 )
 async def get_voice(
-    upstream: UpstreamDep, voice_uuid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    resources: ResourcesDep, voice_uuid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ) -> dict[str, Any]:
-    return await service.get_voice(upstream, voice_uuid)
+    return await service.get_voice(resources.upstream, resources.voices, voice_uuid)

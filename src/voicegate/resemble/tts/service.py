@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import Quote, RateCard
@@ -27,7 +29,6 @@ from voicegate.upstream.client import ResembleClient
 # speaks at speed 1.0 (typical is 0.06-0.08 s), plus a second of padding; the real duration is what is charged.
 HOLD_SECONDS_PER_CHAR = Decimal("0.15")
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
-VOICE_CACHE_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -150,23 +151,27 @@ def _without_audio(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # The voice catalogue belongs to the shared upstream account and changes rarely; answering repeated browsing from
-# memory for a short while spares Resemble and keeps listing fast. Errors are never cached.
-catalogue: TtlCache[dict[str, Any]] = TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=2_000)
+# memory for a short while spares Resemble and keeps listing fast. Errors are never cached. Pages are kept
+# serialised, so no caller can change what the next one reads.
+VOICE_CACHE_TTL_S = 30.0
+VOICE_CACHE_ENTRIES = 2_000
 
 
-async def list_voices(upstream: ResembleClient, page: int, page_size: int) -> dict[str, Any]:
-    key = f"voices:{page}:{page_size}"
-    cached = catalogue.get(key)
-    if cached is None:
-        cached = await upstream.list_voices(page=page, page_size=page_size)
-        catalogue.put(key, cached, tag="voices")
-    return cached
+async def _cached(cache: TtlCache[bytes], key: str, fetch: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    hit = cache.get(key)
+    if hit is not None:
+        loaded: dict[str, Any] = orjson.loads(hit)
+        return loaded
+    fresh = await fetch()
+    cache.put(key, orjson.dumps(fresh), tag="voices")
+    return fresh
 
 
-async def get_voice(upstream: ResembleClient, voice_uuid: str) -> dict[str, Any]:
-    key = f"voice:{voice_uuid}"
-    cached = catalogue.get(key)
-    if cached is None:
-        cached = await upstream.get_voice(voice_uuid)
-        catalogue.put(key, cached, tag="voices")
-    return cached
+async def list_voices(upstream: ResembleClient, cache: TtlCache[bytes], page: int, page_size: int) -> dict[str, Any]:
+    return await _cached(
+        cache, f"voices:{page}:{page_size}", lambda: upstream.list_voices(page=page, page_size=page_size)
+    )
+
+
+async def get_voice(upstream: ResembleClient, cache: TtlCache[bytes], voice_uuid: str) -> dict[str, Any]:
+    return await _cached(cache, f"voice:{voice_uuid}", lambda: upstream.get_voice(voice_uuid))

@@ -1,0 +1,136 @@
+"""Everything a gateway process shares between requests, built once by the app's lifespan and closed with it.
+
+One typed object instead of loose `app.state` attributes: routes reach it through `ResourcesDep`, background tasks
+are handed it. It holds clients, pools and caches of plain immutable data only: an ORM instance belongs to the
+session that loaded it and must never be kept here (a rollback in any later request would expire it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from voicegate.auth.service import CREDENTIAL_CACHE_TTL_S, Principal
+from voicegate.billing.pricing import RateCard
+from voicegate.config import Settings
+from voicegate.db.session import create_engine, create_sessionmaker
+from voicegate.kit.cache import TtlCache
+from voicegate.kit.transports import RoutingTransport
+from voicegate.ratelimit.base import Limiter
+from voicegate.ratelimit.factory import build_limiter
+from voicegate.resemble.tts.service import VOICE_CACHE_ENTRIES, VOICE_CACHE_TTL_S
+from voicegate.storage.base import StorageBackend
+from voicegate.storage.factory import build_storage
+from voicegate.upstream.client import ResembleClient
+from voicegate.webhooks import outbound as outbound_webhooks
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_HOST = "http://resemble-simulator.internal"
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    storage: StorageBackend
+    limiter: Limiter
+    upstream: ResembleClient
+    simulator: FastAPI | None
+    """The in-process simulator when RESEMBLE_API_KEY is unset (tests reach its `/_sim` hooks through it)."""
+    media_http: httpx.AsyncClient
+    """Fetches users' media URLs (behind the SSRF guard)."""
+    webhook_http: httpx.AsyncClient
+    """Delivers results to users' `callback_uri`: no proxies from the environment, no redirects."""
+    rate_card: RateCard
+    credentials: TtlCache[Principal]
+    """Who a credential belongs to, for a few seconds (see `auth.service`)."""
+    voices: TtlCache[bytes]
+    """Serialised voice catalogue pages (see `resemble.tts.service`)."""
+
+
+def build_upstream(
+    settings: Settings, gateway: FastAPI, stack: contextlib.AsyncExitStack
+) -> tuple[ResembleClient, FastAPI | None]:
+    """The real Resemble API, or the bundled simulator in-process (returned too) when RESEMBLE_API_KEY is unset.
+
+    The in-process simulator reaches back to the gateway (media links, callbacks) as Resemble would over HTTP; its
+    requests to PUBLIC_BASE_URL's host are routed to the gateway app directly, everything else goes out.
+    """
+    if not settings.uses_simulator:
+        client = ResembleClient.from_settings(settings)
+        stack.push_async_callback(client.aclose)
+        return client, None
+    from voicegate.simulator import close_simulator_app, create_simulator_app
+
+    simulator_outbound = httpx.AsyncClient(
+        transport=RoutingTransport({settings.public_base_url: httpx.ASGITransport(app=gateway)}),
+        timeout=settings.media_fetch_timeout_s,
+    )
+    stack.push_async_callback(simulator_outbound.aclose)
+    simulator = create_simulator_app(
+        api_key=None,
+        outbound=simulator_outbound,
+        job_delay_s=settings.simulator_job_delay_s,
+        webhook_secret=(
+            settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
+        ),
+    )
+    stack.push_async_callback(close_simulator_app, simulator)  # no lifespan runs for an in-process app
+    simulator.state.gateway_outbound = simulator_outbound  # its line back to us, which tests can cut
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=simulator),
+        timeout=httpx.Timeout(settings.resemble_read_timeout_s, connect=settings.resemble_connect_timeout_s),
+    )
+    simulated = settings.model_copy(
+        update={
+            "resemble_base_url": f"{SIMULATOR_HOST}/api/v2",
+            "resemble_synth_url": SIMULATOR_HOST,
+            "resemble_api_key": SecretStr("simulator"),
+        }
+    )
+    client = ResembleClient.from_settings(simulated, http=http)
+    stack.push_async_callback(client.aclose)
+    return client, simulator
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[Resources]:
+    """Build every shared resource for `gateway`; on exit close them in reverse order, whatever failed."""
+    async with contextlib.AsyncExitStack() as stack:
+        engine = create_engine(settings.effective_database_url)
+        stack.push_async_callback(engine.dispose)
+        storage = build_storage(settings)
+        close_storage = getattr(storage, "close", None)
+        if close_storage is not None:
+            stack.callback(close_storage)
+        limiter = build_limiter(settings)
+        stack.push_async_callback(limiter.close)
+        upstream, simulator = build_upstream(settings, gateway, stack)
+        media_http = httpx.AsyncClient(timeout=settings.media_fetch_timeout_s, follow_redirects=False)
+        stack.push_async_callback(media_http.aclose)
+        webhook_http = outbound_webhooks.build_client()
+        stack.push_async_callback(webhook_http.aclose)
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            storage=storage,
+            limiter=limiter,
+            upstream=upstream,
+            simulator=simulator,
+            media_http=media_http,
+            webhook_http=webhook_http,
+            rate_card=RateCard(settings.resemble_markup_pct, settings.resemble_rates),
+            credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
+            voices=TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=VOICE_CACHE_ENTRIES),
+        )
