@@ -66,8 +66,9 @@ def storage_settings(var_dir: Path) -> Iterator[dict[str, object]]:
         }
 
 
-@pytest.fixture
-def settings(var_dir: Path, database_url: str, redis_url: str | None, storage_settings: dict[str, object]) -> Settings:
+def make_settings(
+    var_dir: Path, database_url: str, redis_url: str | None, storage_settings: dict[str, object]
+) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         var_dir=var_dir,
@@ -80,6 +81,11 @@ def settings(var_dir: Path, database_url: str, redis_url: str | None, storage_se
         simulator_job_delay_s=0.2,
         **storage_settings,
     )
+
+
+@pytest.fixture
+def settings(var_dir: Path, database_url: str, redis_url: str | None, storage_settings: dict[str, object]) -> Settings:
+    return make_settings(var_dir, database_url, redis_url, storage_settings)
 
 
 @pytest.fixture

@@ -7,12 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from voicegate import __version__, metrics
 from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
+from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
@@ -23,18 +25,35 @@ from voicegate.user.router import router as user_router
 from voicegate.webhooks.router import router as webhooks_router
 
 
+class IndexRead(BaseModel):
+    service: str
+    version: str
+    docs: str
+    api: str
+
+
+class HealthRead(BaseModel):
+    status: str
+    upstream_circuit: str
+
+
+PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}, "description": "Metrics"}
+}
+
+
 def build_router(settings: Settings) -> APIRouter:
-    root = APIRouter()
+    root = APIRouter(responses=COMMON_ERRORS)
 
     @root.get("/", tags=["meta"])
-    async def index() -> dict[str, Any]:
-        return {"service": "voicegate", "version": __version__, "docs": "/docs", "api": "/api/v1"}
+    async def index() -> IndexRead:
+        return IndexRead(service="voicegate", version=__version__, docs="/docs", api="/api/v1")
 
     @root.get("/healthz", tags=["meta"])
-    async def healthz(request: Request) -> dict[str, Any]:
-        return {"status": "ok", "upstream_circuit": request.app.state.resources.upstream.breaker.state}
+    async def healthz(request: Request) -> HealthRead:
+        return HealthRead(status="ok", upstream_circuit=request.app.state.resources.upstream.breaker.state)
 
-    @root.get("/metrics", tags=["meta"], include_in_schema=False)
+    @root.get("/metrics", tags=["meta"], response_class=Response, responses=PROMETHEUS_TEXT)
     async def prometheus_metrics() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicegate.billing.idempotency import MAX_KEY_LENGTH
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings
 from voicegate.resources import Resources
@@ -63,3 +64,9 @@ async def get_storage(resources: ResourcesDep) -> StorageBackend:
 UpstreamDep = Annotated[ResembleClient, Depends(get_upstream)]
 StorageDep = Annotated[StorageBackend, Depends(get_storage)]
 RateCardDep = Annotated[RateCard, Depends(get_rate_card)]
+
+# Declared, not only checked by the service, so the OpenAPI document states the rule (1-255 characters, not blank).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"\S"),
+]

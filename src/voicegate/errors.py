@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -140,6 +141,33 @@ class DatabaseUnavailable(GatewayError):
 
 class UpstreamRejected(GatewayError):
     """Resemble refused the input itself (400/404/422): passed through with the same status and its message."""
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorRead(BaseModel):
+    """Every error body: `detail` is a message, or the list of invalid fields for a request that failed
+    validation. Some errors add context beside it (e.g. `reason`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str | list[ValidationIssue]
+
+
+def described(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status with its meaning and the error body."""
+    return {status: {"model": ErrorRead, "description": text} for status, text in descriptions.items()}
+
+
+# Declared on every route (routes add their own statuses): FastAPI's default 422 body is not ours.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorRead, "description": "Client error"},
+    "5XX": {"model": ErrorRead, "description": "Upstream or service failure"},
+}
 
 
 def _render(status_code: int, detail: Any, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:

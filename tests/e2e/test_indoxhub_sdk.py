@@ -60,6 +60,8 @@ def test_voices_and_synthesis_end_to_end(stack: Stack):
         assert Decimal(billing["charged"]) == (cost * Decimal("1.2")).quantize(Decimal("0.000001"))
         spent += Decimal(billing["charged"])
     assert Decimal(stack.balance(user["api_key"])) == Decimal("5") - spent
+    usage = client.get_usage()  # the SDK returns the body as is: the balance arrives as an exact decimal string
+    assert usage["remaining_credits"] == usage["credits_usd"] == stack.balance(user["api_key"])
 
 
 def test_insufficient_credits(stack: Stack):

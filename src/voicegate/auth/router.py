@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from voicegate.auth.service import AccessToken, exchange_api_key
 from voicegate.deps import SessionDep, SettingsDep
-from voicegate.errors import Unauthorized
+from voicegate.errors import Unauthorized, described
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -30,7 +30,7 @@ def _respond(token: AccessToken, response: Response, secure: bool) -> TokenRead:
     return TokenRead(access_token=token.access_token, token_type=token.token_type, expires_in=token.expires_in)
 
 
-@router.post("/api-key", responses={401: {"description": "Invalid or revoked API key"}})
+@router.post("/api-key", responses=described({401: "Invalid or revoked API key"}))
 async def login_with_api_key(
     response: Response,
     session: SessionDep,
@@ -43,7 +43,7 @@ async def login_with_api_key(
     return _respond(token, response, settings.is_production)
 
 
-@router.post("/token", responses={401: {"description": "Invalid or revoked API key"}})
+@router.post("/token", responses=described({401: "Invalid or revoked API key"}))
 async def login_with_form(
     response: Response,
     session: SessionDep,

@@ -32,10 +32,10 @@ T = TypeVar("T")
 
 
 def billing_view(usage: ProviderResembleUsage) -> dict[str, Any]:
-    """The `billing` object of every billed response: money as exact decimal strings, quantity as a number."""
+    """The `billing` object of every billed response: money and quantity as exact decimal strings."""
     return {
         "unit": usage.unit,
-        "quantity": float(usage.quantity),
+        "quantity": str(quantize_usd(usage.quantity)),  # stored to the millionth, like money
         "unit_price": str(quantize_usd(usage.unit_price_usd)),
         "provider_cost": str(quantize_usd(usage.provider_cost_usd)),
         "markup_pct": str(Decimal(usage.markup_pct).quantize(Decimal("0.01"))),

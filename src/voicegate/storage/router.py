@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import StreamingResponse
 
 from voicegate.deps import get_storage
-from voicegate.errors import Forbidden, NotFound
+from voicegate.errors import Forbidden, NotFound, described
 from voicegate.kit.time import utc_now
 from voicegate.storage.base import (
     InvalidKey,
@@ -27,6 +27,10 @@ from voicegate.storage.media_types import content_type_for
 router = APIRouter(tags=["files"])
 
 INVALID_SIGNATURE = "Invalid or expired signature"
+RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    **described({403: INVALID_SIGNATURE, 404: "No such file, or storage is not local"}),
+}
 
 
 async def _relay(stream: ObjectStream) -> AsyncIterator[bytes]:
@@ -37,7 +41,7 @@ async def _relay(stream: ObjectStream) -> AsyncIterator[bytes]:
         await stream.aclose()
 
 
-@router.get("/files/{key:path}", include_in_schema=False)
+@router.get("/files/{key:path}", response_class=StreamingResponse, responses=RESPONSES)
 async def download_file(
     key: str,
     expires: str | None = None,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.deps import SessionDep
+from voicegate.errors import described
 from voicegate.webhooks import service
 from voicegate.webhooks.schemas import DeliveryPage, DeliveryRead, WebhookSecretRead
 
@@ -42,7 +43,7 @@ async def list_deliveries(
     )
 
 
-@router.get("/deliveries/{delivery_id}", responses={404: {"description": "Unknown delivery"}})
+@router.get("/deliveries/{delivery_id}", responses=described({404: "Unknown delivery"}))
 async def get_delivery(
     user: CurrentUser, session: SessionDep, delivery_id: Annotated[str, Path(max_length=64)]
 ) -> DeliveryRead:

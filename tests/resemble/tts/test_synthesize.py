@@ -67,8 +67,9 @@ class TestSynthesizeWav:
         billing = result["billing"]
         assert billing["unit"] == "audio_seconds"
         assert billing["currency"] == "USD"
-        assert billing["quantity"] == pytest.approx(result["audio_duration"])
-        provider_cost = (Decimal(str(billing["quantity"])) * Decimal("0.0005")).quantize(Decimal("0.000001"))
+        assert isinstance(billing["quantity"], str)  # exact, like the money computed from it
+        assert float(billing["quantity"]) == pytest.approx(result["audio_duration"])
+        provider_cost = (Decimal(billing["quantity"]) * Decimal("0.0005")).quantize(Decimal("0.000001"))
         assert Decimal(billing["provider_cost"]) == provider_cost
         assert Decimal(billing["charged"]) == (provider_cost * Decimal("1.2")).quantize(Decimal("0.000001"))
         assert await balance(session, customer.user.id) == Decimal("10") - Decimal(billing["charged"])

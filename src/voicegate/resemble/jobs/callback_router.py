@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, status
 
 from voicegate.deps import ResourcesDep, SessionDep, SettingsDep
+from voicegate.errors import described
 from voicegate.resemble.jobs import callbacks, tasks
+from voicegate.resemble.jobs.schemas import CallbackAck
 
 router = APIRouter(prefix="/webhooks/resemble", tags=["webhooks"])
 
@@ -13,7 +15,7 @@ router = APIRouter(prefix="/webhooks/resemble", tags=["webhooks"])
 @router.post(
     "/{token}",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={401: {"description": "Bad signature"}, 404: {"description": "Unknown callback"}},
+    responses=described({401: "Bad signature", 404: "Unknown callback"}),
 )
 async def resemble_callback(
     token: Annotated[str, Path(min_length=16, max_length=64)],
@@ -23,7 +25,7 @@ async def resemble_callback(
     background: BackgroundTasks,
     resources: ResourcesDep,
     x_resemble_signature: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> CallbackAck:
     """Resemble's job callback: verified, stored once, and handled after the answer is sent."""
     secret = settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
     event_id, signed = await callbacks.receive(
@@ -31,4 +33,4 @@ async def resemble_callback(
     )
     if event_id is not None:
         background.add_task(tasks.handle_callback, resources, event_id)
-    return {"received": True, "duplicate": event_id is None, "signed": signed}
+    return CallbackAck(received=True, duplicate=event_id is None, signed=signed)

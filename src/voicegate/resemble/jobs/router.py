@@ -3,23 +3,30 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.billing import idempotency
+from voicegate.deps import IdempotencyKeyHeader
+from voicegate.errors import described
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.jobs import service
 from voicegate.resemble.jobs.dependencies import JobDepsDep
 from voicegate.resemble.jobs.kinds import KINDS, JobKind
+from voicegate.resemble.jobs.schemas import JobPage, JobRead
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    402: {"description": "Insufficient credits"},
-    404: {"description": "Unknown job, or another user's"},
-    415: {"description": "Not audio, video or an image"},
-    422: {"description": "Invalid input or unsafe URL"},
-    429: {"description": "Rate limit exceeded"},
-    502: {"description": "Resemble upstream error"},
-}
+ERRORS = described(
+    {
+        402: "Insufficient credits",
+        404: "Unknown job, or another user's",
+        409: "The same Idempotency-Key is still running",
+        415: "Not audio, video or an image",
+        422: "Invalid input or unsafe URL",
+        429: "Rate limit exceeded",
+        502: "Resemble upstream error",
+        503: "Upstream circuit open",
+    }
+)
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 router = APIRouter(prefix="/resemble", tags=["async jobs"])
@@ -33,7 +40,7 @@ def _register(kind: JobKind) -> None:
         user: CurrentUser,
         deps: JobDepsDep,
         response: Response,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> dict[str, Any]:
         outcome = await idempotency.run_once(
             deps.session,
@@ -64,6 +71,8 @@ def _register(kind: JobKind) -> None:
         submit,
         methods=["POST"],
         status_code=status.HTTP_201_CREATED,
+        response_model=JobRead,
+        response_model_exclude_unset=True,  # links and the bill are absent, not null, until the job completes
         dependencies=limited,
         responses=ERRORS,
         name=f"{name}_submit",
@@ -73,6 +82,7 @@ def _register(kind: JobKind) -> None:
         f"/{kind.path}",
         list_jobs,
         methods=["GET"],
+        response_model=JobPage,
         responses=ERRORS,
         name=f"{name}_list",
         summary=f"List your {kind.path} jobs",
@@ -81,6 +91,8 @@ def _register(kind: JobKind) -> None:
         f"/{kind.path}/{{job_id}}",
         get,
         methods=["GET"],
+        response_model=JobRead,
+        response_model_exclude_unset=True,
         responses=ERRORS,
         name=f"{name}_get",
         summary=f"Get a {kind.path} job",

@@ -1,10 +1,12 @@
-"""Request bodies of the asynchronous capabilities, in the shapes the indoxhub SDK sends."""
+"""Request bodies of the asynchronous capabilities, in the shapes the indoxhub SDK sends, and what they answer."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from voicegate.resemble.schemas import Billing
 
 Url = Field(min_length=8, max_length=4096, pattern=r"^https?://")
 OptionalUrl = Field(default=None, min_length=8, max_length=4096, pattern=r"^https?://")
@@ -102,3 +104,49 @@ class WatermarkApplySubmit(AudioRequired):
 
 class WatermarkDetectSubmit(AudioRequired):
     custom_message: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+JobStatus = Literal["pending", "processing", "completed", "failed"]
+
+
+class JobRead(BaseModel):
+    """A job as we track it, with Resemble's latest result fields (which differ per capability) merged in.
+
+    Our fields win over Resemble's of the same name. The links and the bill appear once the job is completed.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    job_id: str
+    capability: str = Field(description="The route the job was submitted to, e.g. stt or watermark/apply")
+    status: JobStatus
+    error: str | None
+    created_at: str
+    completed_at: str | None
+    audio_url: str | None = Field(default=None, description="Presigned link to our copy of the output")
+    transcript_url: str | None = Field(default=None, description="stt: presigned link to the stored transcript")
+    expires_at: str | None = Field(default=None, description="When the stored output is deleted (ISO 8601, UTC)")
+    resemble_url: str | None = Field(default=None, description="Resemble's own link to the output")
+    billing: Billing | None = None
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    status: JobStatus
+    created_at: str
+    completed_at: str | None
+    error: str | None
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    page: int
+    page_size: int
+    total: int
+    num_pages: int
+
+
+class CallbackAck(BaseModel):
+    received: bool
+    duplicate: bool = Field(description="This callback was already stored; nothing more happens")
+    signed: bool = Field(description="The callback carried a valid signature")

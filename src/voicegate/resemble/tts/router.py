@@ -3,24 +3,37 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.billing import idempotency
-from voicegate.deps import RateCardDep, ResourcesDep, SessionDep, SettingsDep, StorageDep, UpstreamDep
+from voicegate.deps import (
+    IdempotencyKeyHeader,
+    RateCardDep,
+    ResourcesDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    UpstreamDep,
+)
+from voicegate.errors import described
 from voicegate.kit.jsonresponse import json_response
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.tts import service
-from voicegate.resemble.tts.schemas import SynthesizeCreate, SynthesizeRead
+from voicegate.resemble.tts.schemas import SynthesizeCreate, SynthesizeRead, VoiceItem, VoicePage
 
 router = APIRouter(prefix="/resemble/tts", tags=["text-to-speech"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    402: {"description": "Insufficient credits"},
-    429: {"description": "Rate limit exceeded"},
-    502: {"description": "Resemble upstream error"},
-    503: {"description": "Upstream circuit open"},
-}
+ERRORS = described(
+    {
+        402: "Insufficient credits",
+        404: "Unknown voice",
+        409: "The same Idempotency-Key is still running",
+        429: "Rate limit exceeded",
+        502: "Resemble upstream error",
+        503: "Upstream circuit open",
+    }
+)
 
 
 @router.post("/synthesize", response_model=SynthesizeRead, responses=ERRORS, dependencies=[Depends(RateLimit("tts"))])
@@ -32,7 +45,7 @@ async def synthesize(
     upstream: UpstreamDep,
     storage: StorageDep,
     rate_card: RateCardDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     deps = service.TtsDeps(
         session=session,
@@ -55,7 +68,7 @@ async def synthesize(
     return json_response(outcome.body, headers=headers)
 
 
-@router.get("/voices", responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
+@router.get("/voices", response_model=VoicePage, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
 async def list_voices(
     resources: ResourcesDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -64,7 +77,9 @@ async def list_voices(
     return await service.list_voices(resources.upstream, resources.voices, page, page_size)
 
 
-@router.get("/voices/{voice_uuid}", responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
+@router.get(
+    "/voices/{voice_uuid}", response_model=VoiceItem, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))]
+)
 async def get_voice(
     resources: ResourcesDep, voice_uuid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ) -> dict[str, Any]:

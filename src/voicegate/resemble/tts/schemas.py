@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from voicegate.resemble.schemas import Billing
+
 SampleRate = Literal[8000, 16000, 22050, 32000, 44100, 48000]
 MAX_TEXT_CHARS = 3000  # Resemble's documented limit for /synthesize
 
@@ -37,16 +39,6 @@ class SynthesizeCreate(BaseModel):
         return value
 
 
-class Billing(BaseModel):
-    unit: str
-    quantity: float
-    unit_price: str
-    provider_cost: str
-    markup_pct: str
-    charged: str
-    currency: str
-
-
 class SynthesizeRead(BaseModel):
     request_id: str
     audio_content: str
@@ -58,3 +50,41 @@ class SynthesizeRead(BaseModel):
     resemble_url: str | None
     billing: Billing
     raw_response: dict[str, Any]
+
+
+class Voice(BaseModel):
+    """One voice as Resemble describes it; fields Resemble adds later are passed through unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    uuid: str
+    name: str | None = None
+    status: str | None = None
+    default_language: str | None = None
+    supported_languages: list[str] | None = None
+    voice_type: str | None = None
+    voice_status: str | None = None
+    source: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    component_status: dict[str, Any] | None = None
+    api_support: dict[str, Any] | None = None
+
+
+class VoicePage(BaseModel):
+    """Resemble's page of voices, as it answers it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    success: bool | None = None
+    page: int | None = None
+    num_pages: int | None = None
+    page_size: int | None = None
+    items: list[Voice]
+
+
+class VoiceItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    success: bool | None = None
+    item: Voice

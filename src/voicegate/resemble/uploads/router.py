@@ -9,20 +9,23 @@ from starlette.requests import ClientDisconnect
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.deps import SessionDep, SettingsDep, StorageDep
-from voicegate.errors import BadRequest
+from voicegate.errors import BadRequest, described
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.uploads import service
 from voicegate.resemble.uploads.schemas import UploadRead
 
 router = APIRouter(prefix="/resemble/uploads", tags=["uploads"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "File larger than the upload limit"},
-    415: {"description": "Not an allowed audio, video or image type (judged by content)"},
-    422: {"description": "Malformed form, missing or empty file, or unknown purpose"},
-    429: {"description": "Rate limit exceeded"},
-    502: {"description": "Storage unavailable"},
-}
+ERRORS = described(
+    {
+        400: "Upload interrupted",
+        413: "File larger than the upload limit",
+        415: "Not an allowed audio, video or image type (judged by content)",
+        422: "Malformed form, missing or empty file, or unknown purpose",
+        429: "Rate limit exceeded",
+        502: "Storage unavailable",
+    }
+)
 
 # The body is streamed by hand (see service.py), so FastAPI cannot derive its schema from parameters.
 MULTIPART_BODY: dict[str, Any] = {

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class CapabilityUsage(BaseModel):
+    capability: str
+    unit: str
+    requests: int
+    quantity: str = Field(description="Billed units in total, decimal string")
+    charged_usd: str = Field(description="USD, decimal string")
+
+
+class UsageRead(BaseModel):
+    user_id: str
+    email: str
+    tier: str
+    credits_usd: str = Field(description="Remaining credit in USD, decimal string")
+    remaining_credits: str = Field(description="Same as credits_usd (the indoxhub SDK's name), decimal string")
+    total_spent_usd: str = Field(description="USD, decimal string")
+    by_capability: list[CapabilityUsage]
