@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +26,16 @@ from tests.factories import Customer, create_customer
 from voicegate.app import create_app
 from voicegate.auth.tokens import generate_api_key
 from voicegate.billing import ledger
+from voicegate.billing.idempotency import CLAIM_LEASE
 from voicegate.config import Settings
-from voicegate.db.models import CreditHold, LedgerEntry, ProviderResembleRequest, ProviderResembleUsage, User
+from voicegate.db.models import (
+    CreditHold,
+    IdempotencyKey,
+    LedgerEntry,
+    ProviderResembleRequest,
+    ProviderResembleUsage,
+    User,
+)
 from voicegate.kit.time import utc_now
 
 USAGE = "/api/v1/user/usage"
@@ -167,6 +175,46 @@ class TestProxiedPostgresOutage:
         assert (kinds, usage) == (["grant", "hold", "release", "hold", "capture"], 1)
         assert balance == total == Decimal("10.00") - Decimal(answered.json()["billing"]["charged"])
         await simulator.aclose()
+
+    async def test_an_idempotency_key_cut_off_mid_request_heals_without_a_second_charge(
+        self, proxied: tuple[FastAPI, httpx.AsyncClient], proxy: CuttableProxy, session: AsyncSession
+    ) -> None:
+        gateway_app, http = proxied
+        customer = await create_customer(session, credits="10.00")
+        user_id = customer.user.id
+        headers = {**customer.headers, "Idempotency-Key": "cut-off"}
+        simulator = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway_app.state.resources.simulator), base_url="http://sim"
+        )
+        fault = {"path": "/synthesize$", "mode": "timeout", "delay_ms": 800, "count": 1}
+        assert (await simulator.post("/_sim/faults", json=fault)).status_code == 201
+        pending = asyncio.create_task(http.post(SYNTHESIZE, json=BODY, headers=headers))
+        await wait_for_upstream_call(simulator, "/synthesize")
+        await proxy.cut()
+        assert_database_unavailable(await pending)  # neither the response nor the clean-up could be written
+        await proxy.restore()
+        await simulator.aclose()
+
+        # Its hold is still open: the retry must not run beside a request that may yet settle.
+        waiting = await http.post(SYNTHESIZE, json=BODY, headers=headers)
+        assert waiting.status_code == 409, waiting.text
+        # The sweep gives the credit back; past the lease the claim is abandoned, and a retry runs once.
+        assert await ledger.sweep_expired_holds(session, now=utc_now() + timedelta(hours=1)) == 1
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.user_id == user_id)
+            .values(created_at=utc_now() - CLAIM_LEASE * 2)
+        )
+        await session.commit()
+        retried = await http.post(SYNTHESIZE, json=BODY, headers=headers)
+        replayed = await http.post(SYNTHESIZE, json=BODY, headers=headers)
+
+        assert retried.status_code == 200, retried.text
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        balance, total, kinds, usage = await money_state(session, user_id)
+        assert usage == 1
+        assert kinds.count("capture") == 1
+        assert balance == total == Decimal("10.00") - Decimal(retried.json()["billing"]["charged"])
 
 
 class TestUnreachableDatabase:

@@ -69,10 +69,13 @@ def load_stack(
     if redis_url:
         env["REDIS_URL"] = redis_url
     log = logs / "gateway.log"
+    # On the services stack two workers share the Redis limiter and the database, as replicas do in production (and
+    # as when the limiter once degraded under load); the embedded stack is one process by design.
+    workers = ["--workers", "2"] if redis_url else []
     simulator_args = ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY, "--webhook-secret", WEBHOOK_SECRET]
     with serve_together(
         Server([*simulator_args, "--job-delay", "1.0"], {}, f"{simulator}/_sim/requests", logs / "simulator.log"),
-        Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", log),
+        Server(["serve", "--port", str(gw_port), *workers], env, f"{gateway}/healthz", log),
     ):
         yield LoadStack(gateway=gateway, simulator=simulator, database_url=database_url, log=log)
 
