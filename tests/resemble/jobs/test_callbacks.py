@@ -144,6 +144,11 @@ class TestSignatures:
         self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
         app, http = signed
+        # Only the forged callbacks below may arrive: the simulator's own, correctly signed, is lost on the way
+        # (on a slow machine it could otherwise land before the count and be taken for a forged one).
+        app.state.resources.simulator.state.gateway_outbound._transport = httpx.MockTransport(
+            lambda request: httpx.Response(503)
+        )
         _, job, token = await _open_edit_job(app, http, session)
         body = b'{"item": {}}'
         bad = await http.post(
