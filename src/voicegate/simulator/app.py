@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from . import detect, edit, enhance, hooks, projects, synthesis, transcripts, voices, watermark
+from . import agents, detect, edit, enhance, hooks, knowledge, projects, synthesis, transcripts, voices, watermark
 from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
@@ -86,6 +86,8 @@ def create_simulator_app(
     app.include_router(detect.router)
     app.include_router(watermark.router)
     app.include_router(projects.router)
+    app.include_router(agents.router)
+    app.include_router(knowledge.router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
 
