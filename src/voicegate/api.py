@@ -13,6 +13,7 @@ from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
+from voicegate.resemble.agents.router import router as agents_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.projects.router import router as projects_router
@@ -50,6 +51,7 @@ def build_router(settings: Settings) -> APIRouter:
     authenticated.include_router(uploads_router)
     authenticated.include_router(jobs_router)
     authenticated.include_router(projects_router)
+    authenticated.include_router(agents_router)
     authenticated.include_router(user_router)
     authenticated.include_router(webhooks_router)
 

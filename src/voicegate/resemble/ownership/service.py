@@ -38,7 +38,9 @@ class OwnershipUnavailable(GatewayError):
 
 
 def upstream_id_of(item: Mapping[str, Any]) -> str | None:
-    value = item.get("uuid", item.get("id"))
+    """The id Resemble gave an object: `uuid`, `id` (agent tools and webhooks) or `agent.uuid` (agents)."""
+    nested = item.get("agent")
+    value = item.get("uuid", item.get("id", nested.get("uuid") if isinstance(nested, dict) else None))
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value)
@@ -120,10 +122,17 @@ async def delete(scope: Scope, resource: OwnedResource) -> None:
 
 
 async def list_page(
-    scope: Scope, kind: Kind, *, page: int, page_size: int, parent: OwnedResource | None = None
+    scope: Scope,
+    kind: Kind,
+    *,
+    page: int,
+    page_size: int,
+    parent: OwnedResource | None = None,
+    parent_as: str | None = None,
 ) -> dict[str, Any]:
     """One page of the caller's objects of `kind` in the envelope `{success, page, num_pages, page_size,
-    total_count, items}`. Objects found gone upstream are retired and the page is read again without them."""
+    total_count, items}`. Objects found gone upstream are retired and the page is read again without them.
+    `parent_as` names the field that carries each item's parent id (flat lists of nested kinds)."""
     spec = SPECS[kind]
     parent_id = parent.id if parent else None
     while True:
@@ -146,6 +155,8 @@ async def list_page(
             await repository.mark_deleted(scope.session, row.id)
         await scope.session.commit()
     items = [item_of(outcome.result or {}) for outcome in outcomes]
+    if parent_as is not None:
+        items = [{**item, parent_as: row.parent_upstream_id} for item, row in zip(items, rows, strict=True)]
     return {
         "success": True,
         "page": page,
