@@ -31,18 +31,12 @@ from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.dependencies import Owned, ScopeDep
 from voicegate.resemble.ownership.kinds import Kind
 from voicegate.resemble.ownership.repository import OwnedResource
-from voicegate.resemble.ownership.schemas import Deleted, Envelope, Paging
+from voicegate.resemble.ownership.schemas import Deleted, Envelope, Paging, error_responses
 from voicegate.resemble.ownership.schemas import Page as PageOf
 
 router = APIRouter(prefix="/resemble", tags=["agents"], dependencies=[Depends(RateLimit("agents"))])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown object, or someone else's"},
-    422: {"description": "Invalid fields, an unsafe URL, or Resemble's own validation"},
-    429: {"description": "Rate limit exceeded"},
-    502: {"description": "Resemble upstream error"},
-    503: {"description": "Upstream circuit open, or the new object could not be recorded"},
-}
+ERRORS = error_responses()
 
 AgentDep = Annotated[OwnedResource, Depends(Owned(Kind.AGENT, "agent_uuid"))]
 ToolDep = Annotated[OwnedResource, Depends(Owned(Kind.AGENT_TOOL, "tool_uuid"))]

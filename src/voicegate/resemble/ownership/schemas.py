@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -33,3 +33,28 @@ class Paging(BaseModel):
 
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(10, ge=10, le=1000)
+
+
+class ErrorRead(BaseModel):
+    """Every error answer: a message, or (request validation) the list of bad fields."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request body",
+    401: "Missing or invalid credentials",
+    402: "Insufficient credits",
+    404: "Unknown object, or someone else's",
+    409: "A request with this Idempotency-Key is still running",
+    422: "Invalid fields, an unsafe URL, or Resemble's own validation",
+    429: "Rate limit exceeded",
+    502: "Resemble upstream error",
+    503: "Upstream circuit open, or the new object could not be recorded",
+}
+
+
+def error_responses(*extra: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for an owned-object route: the errors every one can answer, plus `extra` codes."""
+    codes = sorted({400, 401, 404, 422, 429, 502, 503, *extra})
+    return {code: {"model": ErrorRead, "description": ERROR_DESCRIPTIONS[code]} for code in codes}

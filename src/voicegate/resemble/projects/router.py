@@ -12,7 +12,7 @@ from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.dependencies import Owned, ScopeDep
 from voicegate.resemble.ownership.kinds import Kind
 from voicegate.resemble.ownership.repository import OwnedResource
-from voicegate.resemble.ownership.schemas import Deleted, Envelope, Paging
+from voicegate.resemble.ownership.schemas import Deleted, Envelope, Paging, error_responses
 from voicegate.resemble.ownership.schemas import Page as PageOf
 from voicegate.resemble.projects import service
 from voicegate.resemble.projects.schemas import (
@@ -27,12 +27,7 @@ from voicegate.resemble.tts.service import TtsDeps
 
 router = APIRouter(prefix="/resemble/projects", tags=["projects"], dependencies=[Depends(RateLimit("projects"))])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown project or clip, or someone else's"},
-    429: {"description": "Rate limit exceeded"},
-    502: {"description": "Resemble upstream error"},
-    503: {"description": "Upstream circuit open, or the new object could not be recorded"},
-}
+ERRORS = error_responses()
 
 owned_project = Owned(Kind.PROJECT, "project_uuid")
 ProjectDep = Annotated[OwnedResource, Depends(owned_project)]
@@ -74,7 +69,7 @@ async def list_clips(scope: ScopeDep, project: ProjectDep, paging: PagingDep) ->
 @router.post(
     "/{project_uuid}/clips",
     response_model=ClipCreated,
-    responses={**ERRORS, 402: {"description": "Insufficient credits"}},
+    responses=error_responses(402, 409),
 )
 async def create_clip(
     scope: ScopeDep,
