@@ -173,6 +173,11 @@ class TestCreateIsBilledLikeTts:
         assert await balance(session, customer.user.id) == Decimal("10")
         holds = (await session.scalars(select(CreditHold).where(CreditHold.user_id == customer.user.id))).all()
         assert [hold.status for hold in holds] == ["released"]
+        clip_request = await session.scalar(
+            select(ProviderResembleRequest).where(ProviderResembleRequest.operation == "create_clip")
+        )
+        assert clip_request is not None
+        assert clip_request.status == "failed"
 
 
 class TestReadListDelete:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from voicegate.billing import ledger
-from voicegate.db.models import CreditHold, ProviderResembleResource
+from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleResource
 from voicegate.errors import UpstreamError
+from voicegate.kit.time import utc_now
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import Scope
 from voicegate.resemble.ownership.kinds import SPECS, Kind
@@ -119,11 +120,16 @@ async def _undo_clip(scope: Scope, project: OwnedResource, created: dict[str, st
 
 
 async def _release_hold(scope: Scope, request_id: str) -> None:
-    """Give back the credit held for a clip that was undone (the sweep would, but only after HOLD_TTL_S)."""
+    """Give back the credit held for a clip that was undone (the sweep would, but only after HOLD_TTL_S), and
+    close its request row as failed."""
     try:
         hold = await scope.session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
         if hold is not None:
             await ledger.release(scope.session, hold, note="clip undone: its owner could not be recorded")
+        request = await scope.session.get(ProviderResembleRequest, request_id)
+        if request is not None and request.status == "pending":
+            request.status, request.completed_at = "failed", utc_now()
+            request.error = "clip deleted again: its ownership could not be recorded"
         await scope.session.commit()
     except SQLAlchemyError:
         await scope.session.rollback()
