@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Customer
@@ -213,3 +214,33 @@ class TestCompensation:
         assert account["items"] == []
         assert "ownership_write_failed_object_deleted" in caplog.text
         assert await session.scalar(select(ProviderResembleResource)) is None
+
+
+class TestCrashBetweenUpstreamDeleteAndOurWrite:
+    async def test_the_row_left_behind_is_reconciled_on_the_next_read(
+        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer, app, simulator: httpx.AsyncClient
+    ):
+        uuid = await create_project(client, customer)
+        failed: list[str] = []
+
+        def lose_the_write(conn: object, cursor: object, statement: str, *_: object) -> None:
+            if statement.startswith("UPDATE provider_resemble_resource") and not failed:
+                failed.append(statement)
+                raise OperationalError(statement, {}, Exception("connection lost"))
+
+        engine = app.state.resources.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", lose_the_write)
+        try:
+            deleted = await client.delete(f"{PROJECTS}/{uuid}", headers=customer.headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", lose_the_write)
+        assert deleted.status_code == 200
+        assert failed
+        row = await session.scalar(select(ProviderResembleResource).where(ProviderResembleResource.upstream_id == uuid))
+        assert row is not None
+        assert row.deleted_at is None  # the write was lost: the row points at nothing upstream
+
+        listed = await client.get(PROJECTS, headers=customer.headers)
+        assert (listed.status_code, listed.json()["total_count"], listed.json()["items"]) == (200, 0, [])
+        await session.refresh(row)
+        assert row.deleted_at is not None

@@ -118,7 +118,17 @@ async def delete(scope: Scope, resource: OwnedResource) -> None:
     if outcome.error is not None and not is_gone(outcome.error):
         await scope.session.commit()
         raise outcome.error
-    await repository.mark_deleted(scope.session, resource.id)
+    try:
+        await repository.mark_deleted(scope.session, resource.id)
+        await scope.session.commit()
+    except SQLAlchemyError:
+        # The object is gone upstream, which is what the caller asked; the row still points at it, and the next
+        # read that meets Resemble's 404 retires it (the same path as an object deleted by other means).
+        await scope.session.rollback()
+        log.warning(
+            "ownership_delete_not_recorded",
+            extra={"kind": resource.kind.value, "upstream_id": resource.upstream_id, "user_id": scope.user_id},
+        )
 
 
 async def list_page(
