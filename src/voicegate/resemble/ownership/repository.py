@@ -95,3 +95,9 @@ async def mark_deleted(session: AsyncSession, resource_id: str) -> None:
         .where(or_(Row.id == resource_id, Row.parent_id == resource_id), Row.deleted_at.is_(None))
         .values(deleted_at=utc_now())
     )
+
+
+async def is_recorded(session: AsyncSession, kind: Kind, upstream_id: str) -> bool:
+    """Whether any row (anyone's, live or retired) records this upstream object."""
+    found = await session.scalar(select(Row.id).where(Row.kind == kind.value, Row.upstream_id == upstream_id))
+    return found is not None

@@ -12,6 +12,7 @@ from voicegate.billing import ledger
 from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleResource
 from voicegate.errors import UpstreamError
 from voicegate.kit.time import utc_now
+from voicegate.resemble.ownership import repository
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import Scope
 from voicegate.resemble.ownership.kinds import SPECS, Kind
@@ -104,15 +105,10 @@ async def _undo_clip(scope: Scope, project: OwnedResource, created: dict[str, st
     session = scope.session
     await session.rollback()
     try:
-        owned = await session.scalar(
-            select(ProviderResembleResource.id).where(
-                ProviderResembleResource.kind == Kind.CLIP.value,
-                ProviderResembleResource.upstream_id == created["clip"],
-            )
-        )
+        recorded = await repository.is_recorded(session, Kind.CLIP, created["clip"])
     except SQLAlchemyError:
-        owned = None
-    if owned is not None:  # the charge and the row were committed; the failure came after
+        recorded = False
+    if recorded:  # the charge and the row were committed; the failure came after
         return
     await ownership.compensate(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
     if "request" in created:
