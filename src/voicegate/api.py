@@ -16,8 +16,10 @@ from voicegate.auth.router import router as auth_router
 from voicegate.config import Settings
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
+from voicegate.resemble.agents.router import router as agents_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
+from voicegate.resemble.projects.router import router as projects_router
 from voicegate.resemble.tts.router import router as tts_router
 from voicegate.resemble.uploads.router import router as uploads_router
 from voicegate.storage.router import router as files_router
@@ -69,6 +71,8 @@ def build_router(settings: Settings) -> APIRouter:
     authenticated.include_router(tts_router)
     authenticated.include_router(uploads_router)
     authenticated.include_router(jobs_router)
+    authenticated.include_router(projects_router)
+    authenticated.include_router(agents_router)
     authenticated.include_router(user_router)
     authenticated.include_router(webhooks_router)
 

@@ -18,7 +18,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from . import detect, edit, enhance, hooks, synthesis, transcripts, voices, watermark
+from . import agents, detect, edit, enhance, hooks, knowledge, projects, synthesis, transcripts, voices, watermark
+from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
@@ -74,6 +75,7 @@ def create_simulator_app(
     state = SimulatorState(settings, list(SEEDED_VOICES), jobs=engine)
     app = FastAPI(title="Resemble simulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.simulator = state
+    app.state.accounts = Accounts()
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
@@ -83,6 +85,9 @@ def create_simulator_app(
     app.include_router(edit.router)
     app.include_router(detect.router)
     app.include_router(watermark.router)
+    app.include_router(projects.router)
+    app.include_router(agents.router)
+    app.include_router(knowledge.router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
 

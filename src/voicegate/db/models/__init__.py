@@ -7,6 +7,7 @@ from voicegate.db.models.ledger_entry import LedgerEntry
 from voicegate.db.models.provider_resemble_asset import ProviderResembleAsset
 from voicegate.db.models.provider_resemble_job import ProviderResembleJob
 from voicegate.db.models.provider_resemble_request import ProviderResembleRequest
+from voicegate.db.models.provider_resemble_resource import ProviderResembleResource
 from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
 from voicegate.db.models.user import User
@@ -20,6 +21,7 @@ __all__ = [
     "ProviderResembleAsset",
     "ProviderResembleJob",
     "ProviderResembleRequest",
+    "ProviderResembleResource",
     "ProviderResembleUsage",
     "ProviderResembleWebhookEvent",
     "User",

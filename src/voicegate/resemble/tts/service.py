@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import binascii
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -24,6 +25,8 @@ from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.retention import AssetClass
 from voicegate.upstream.client import ResembleClient
+
+log = logging.getLogger(__name__)
 
 # An upper bound on speech length used for the credit hold: 0.15 s per character is slower than any voice
 # speaks at speed 1.0 (typical is 0.06-0.08 s), plus a second of padding; the real duration is what is charged.
@@ -69,7 +72,11 @@ def upstream_payload(body: SynthesizeCreate) -> dict[str, Any]:
 
 
 def estimate(rate_card: RateCard, body: SynthesizeCreate) -> Quote:
-    seconds = HOLD_SECONDS_PER_CHAR * len(body.text) / Decimal(str(body.speed or 1.0)) + 1
+    return estimate_text(rate_card, body.text, body.speed or 1.0)
+
+
+def estimate_text(rate_card: RateCard, text: str, speed: float = 1.0) -> Quote:
+    seconds = HOLD_SECONDS_PER_CHAR * len(text) / Decimal(str(speed)) + 1
     return rate_card.quote("tts", seconds.quantize(Decimal("0.001")))
 
 
@@ -77,19 +84,42 @@ def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
     try:
         audio = binascii.a2b_base64(result["audio_content"], strict_mode=True)  # C-speed validation, not a regex
         duration = Decimal(str(result["duration"]))
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, binascii.Error) as exc:  # Decimal("x"): ArithmeticError
         raise UpstreamError(extra={"reason": "synthesis response without audio or duration"}) from exc
-    if not audio or duration < 0:
+    if not audio or not duration.is_finite() or duration < 0:
         raise UpstreamError(extra={"reason": "synthesis response with empty audio"})
     return audio, duration
 
 
 async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dict[str, Any]:
     payload = upstream_payload(body)
+    return await billed_synthesis(
+        deps,
+        user_id,
+        operation="synthesize",
+        estimate=estimate(deps.rate_card, body),
+        output_format=body.output_format,
+        call=lambda: deps.upstream.synthesize(payload),
+    )
+
+
+async def billed_synthesis(
+    deps: TtsDeps,
+    user_id: str,
+    *,
+    operation: str,
+    estimate: Quote,
+    output_format: str,
+    call: Callable[[], Awaitable[dict[str, Any]]],
+    rows: Callable[[str, dict[str, Any]], Sequence[object]] | None = None,
+) -> dict[str, Any]:
+    """Every billed synthesis (the TTS route, clip creation): hold, call, charge the audio seconds, mirror the audio
+    under `tts-output/`. `call` returns a synthesis-shaped result (base64 `audio_content`, `duration`, optional
+    `output_format`, `sample_rate`, `url`); `rows(request_id, result)` are written in the charge's transaction."""
     decoded: dict[str, tuple[bytes, Decimal]] = {}
 
-    async def call() -> dict[str, Any]:
-        result = await deps.upstream.synthesize(payload)
+    async def checked_call() -> dict[str, Any]:
+        result = await call()
         # A malformed success is an upstream failure: the hold is released and nothing is charged.
         decoded["audio"] = _decode_audio(result)
         return result
@@ -100,27 +130,33 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
 
     stored: list[ProviderResembleAsset] = []
 
-    async def keep(request_id: str, result: dict[str, Any]) -> list[ProviderResembleAsset]:
-        asset = await storage_service.put_asset(
-            deps.storage,
-            user_id=user_id,
-            request_id=request_id,
-            asset_class=AssetClass.TTS_OUTPUT,
-            data=decoded["audio"][0],
-            ext=_format(result, body),
-            content_type=CONTENT_TYPES[_format(result, body)],
-        )
+    async def keep(request_id: str, result: dict[str, Any]) -> list[object]:
+        kept: list[object] = list(rows(request_id, result)) if rows else []
+        fmt = _format(result, output_format)
+        try:
+            asset = await storage_service.put_asset(
+                deps.storage,
+                user_id=user_id,
+                request_id=request_id,
+                asset_class=AssetClass.TTS_OUTPUT,
+                data=decoded["audio"][0],
+                ext=fmt,
+                content_type=CONTENT_TYPES[fmt],
+            )
+        except Exception:  # the rows above (e.g. who owns a new clip) must be written even when storage fails
+            log.exception("tts_output_not_stored", extra={"provider_request_id": request_id})
+            asset = None
         stored.extend([asset] if asset else [])
-        return stored
+        return [*kept, *stored]
 
     metered, result = await metered_call(
         deps.session,
         user_id=user_id,
         capability="tts",
-        operation="synthesize",
-        estimate=estimate(deps.rate_card, body),
+        operation=operation,
+        estimate=estimate,
         hold_ttl=deps.hold_ttl,
-        call=call,
+        call=checked_call,
         price=price,
         keep=keep,
     )
@@ -131,7 +167,7 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
         "request_id": metered.request.id,
         "audio_content": result["audio_content"],
         "audio_duration": float(duration),
-        "output_format": _format(result, body),
+        "output_format": _format(result, output_format),
         "sample_rate": result.get("sample_rate"),
         "audio_url": link.url if link else None,
         "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
@@ -141,9 +177,9 @@ async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dic
     }
 
 
-def _format(result: dict[str, Any], body: SynthesizeCreate) -> str:
-    fmt = str(result.get("output_format") or body.output_format).lower()
-    return fmt if fmt in CONTENT_TYPES else body.output_format
+def _format(result: dict[str, Any], requested: str) -> str:
+    fmt = str(result.get("output_format") or requested).lower()
+    return fmt if fmt in CONTENT_TYPES else requested
 
 
 def _without_audio(result: dict[str, Any]) -> dict[str, Any]:

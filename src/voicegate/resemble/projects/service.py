@@ -1,0 +1,132 @@
+"""Projects (free CRUD through the ownership layer) and clips, whose creation is a billed synthesis."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from voicegate.billing import ledger
+from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleResource
+from voicegate.errors import UpstreamError
+from voicegate.kit.time import utc_now
+from voicegate.resemble.ownership import repository
+from voicegate.resemble.ownership import service as ownership
+from voicegate.resemble.ownership.calls import Scope
+from voicegate.resemble.ownership.kinds import SPECS, Kind
+from voicegate.resemble.ownership.repository import OwnedResource
+from voicegate.resemble.projects.schemas import ClipFields, ProjectCreate, ProjectUpdate
+from voicegate.resemble.tts.service import TtsDeps, billed_synthesis, estimate_text
+
+log = logging.getLogger(__name__)
+
+
+async def create_project(scope: Scope, body: ProjectCreate) -> dict[str, Any]:
+    return await ownership.create(scope, Kind.PROJECT, body.model_dump())
+
+
+async def update_project(scope: Scope, project: OwnedResource, body: ProjectUpdate) -> dict[str, Any]:
+    return await ownership.update(scope, project, body.model_dump(exclude_none=True))
+
+
+async def create_clip(deps: TtsDeps, scope: Scope, project: OwnedResource, fields: ClipFields) -> dict[str, Any]:
+    """Synthesize a clip in `project`, billed and mirrored exactly like `/tts/synthesize`.
+
+    The clip's ownership row is written in the charge's transaction. When the clip exists upstream but that
+    transaction does not happen (a malformed answer, the database failing), the clip is deleted upstream again and
+    the hold released, so neither an unowned clip nor a held credit is left behind.
+    """
+    payload = {**fields.model_dump(exclude_none=True), "raw": True}  # raw: the audio comes back in the answer
+    path = SPECS[Kind.CLIP].collection_path(project.upstream_id)
+    created: dict[str, str] = {}
+
+    async def call() -> dict[str, Any]:
+        body = await deps.upstream.request_json("POST", path, json=payload, idempotent=False, operation="create_clip")
+        item = ownership.item_of(body)
+        clip_uuid = ownership.upstream_id_of(item)
+        if clip_uuid is None:
+            raise UpstreamError(extra={"reason": "created clip without an id"})
+        created["clip"] = clip_uuid
+        return _as_synthesis(item, fields)
+
+    def rows(request_id: str, _: dict[str, Any]) -> list[object]:
+        created["request"] = request_id
+        return [
+            ProviderResembleResource(
+                kind=Kind.CLIP.value, upstream_id=created["clip"], user_id=scope.user_id, parent_id=project.id
+            )
+        ]
+
+    try:
+        result = await billed_synthesis(
+            deps,
+            scope.user_id,
+            operation="create_clip",
+            estimate=estimate_text(deps.rate_card, fields.body),
+            output_format=fields.output_format,
+            call=call,
+            rows=rows,
+        )
+    except BaseException as exc:
+        if "clip" in created:
+            await _undo_clip(scope, project, created, exc)
+        if isinstance(exc, SQLAlchemyError):
+            raise ownership.OwnershipUnavailable() from exc
+        raise
+    item = {key: value for key, value in result["raw_response"]["item"].items() if key != "raw_audio"}
+    return {
+        "success": True,
+        "request_id": result["request_id"],
+        "item": item,
+        "audio_duration": result["audio_duration"],
+        "output_format": result["output_format"],
+        "audio_url": result["audio_url"],
+        "expires_at": result["expires_at"],
+        "resemble_url": result["resemble_url"],
+        "billing": result["billing"],
+    }
+
+
+def _as_synthesis(item: dict[str, Any], fields: ClipFields) -> dict[str, Any]:
+    """The clip answer in the synthesis shape `billed_synthesis` reads (its checks reject missing audio)."""
+    return {
+        "audio_content": item.get("raw_audio"),
+        "duration": item.get("duration"),
+        "output_format": item.get("output_format") or fields.output_format,
+        "sample_rate": item.get("sample_rate"),
+        "url": item.get("audio_src"),
+        "item": {key: value for key, value in item.items() if key != "raw_audio"},
+    }
+
+
+async def _undo_clip(scope: Scope, project: OwnedResource, created: dict[str, str], cause: BaseException) -> None:
+    session = scope.session
+    await session.rollback()
+    try:
+        recorded = await repository.is_recorded(session, Kind.CLIP, created["clip"])
+    except SQLAlchemyError:
+        recorded = False
+    if recorded:  # the charge and the row were committed; the failure came after
+        return
+    await ownership.compensate(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
+    if "request" in created:
+        await _release_hold(scope, created["request"])
+
+
+async def _release_hold(scope: Scope, request_id: str) -> None:
+    """Give back the credit held for a clip that was undone (the sweep would, but only after HOLD_TTL_S), and
+    close its request row as failed."""
+    try:
+        hold = await scope.session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
+        if hold is not None:
+            await ledger.release(scope.session, hold, note="clip undone: its owner could not be recorded")
+        request = await scope.session.get(ProviderResembleRequest, request_id)
+        if request is not None and request.status == "pending":
+            request.status, request.completed_at = "failed", utc_now()
+            request.error = "clip deleted again: its ownership could not be recorded"
+        await scope.session.commit()
+    except SQLAlchemyError:
+        await scope.session.rollback()
+        log.exception("clip_hold_not_released", extra={"provider_request_id": request_id})
