@@ -84,6 +84,8 @@ class TestCreateIsBilledLikeTts:
         first = await client.post(url, json=body, headers=headers)
         second = await client.post(url, json=body, headers=headers)
         assert first.status_code == second.status_code == 200
+        assert "Idempotent-Replayed" not in first.headers
+        assert second.headers["Idempotent-Replayed"] == "true"
         assert second.json()["item"]["uuid"] == first.json()["item"]["uuid"]
         assert len([r for r in await upstream_requests(simulator, "/clips") if r["method"] == "POST"]) == 1
         charges = await session.scalar(

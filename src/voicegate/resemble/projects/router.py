@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from voicegate.billing import idempotency
-from voicegate.deps import RateCardDep, SettingsDep, StorageDep
+from voicegate.deps import IdempotencyKeyHeader, RateCardDep, SettingsDep, StorageDep
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.dependencies import Owned, ScopeDep
@@ -78,7 +78,8 @@ async def create_clip(
     settings: SettingsDep,
     storage: StorageDep,
     rate_card: RateCardDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> dict[str, Any]:
     deps = TtsDeps(
         session=scope.session,
@@ -96,6 +97,8 @@ async def create_clip(
         payload={"project": project.upstream_id, **body.model_dump(mode="json")},
         produce=lambda: service.create_clip(deps, scope, project, body.fields),
     )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return outcome.body
 
 
