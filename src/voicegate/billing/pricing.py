@@ -50,7 +50,8 @@ RATE_CARD: Mapping[str, Rate] = MappingProxyType(
             _rate("tracing", "audio_seconds", "0.001"),
             _rate("identity_search", "searches", "0.005"),
             _rate("identity_enroll", "enrollments", "0.01"),
-            _rate("voice_build", "voice_subscriptions", "1.00"),
+            _rate("voice_clone_rapid", "voice_months", "2.00", _PUBLISHED),
+            _rate("voice_clone_professional", "voice_months", "5.00", _PUBLISHED),
             _rate("voice_design", "requests", "0.05"),
         )
     }

@@ -14,6 +14,10 @@ class Kind(StrEnum):
     AGENT_TOOL = "agent_tool"
     AGENT_WEBHOOK = "agent_webhook"
     KNOWLEDGE_ITEM = "knowledge_item"
+    VOICE = "voice"
+    RECORDING = "recording"
+    VOICE_DESIGN = "voice_design"
+    IDENTITY = "identity"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ SPECS: dict[Kind, KindSpec] = {
         KindSpec(Kind.AGENT_TOOL, "Agent tool", "agents", "agents/{parent}/tools", parent=Kind.AGENT),
         KindSpec(Kind.AGENT_WEBHOOK, "Agent webhook", "agents", "agents/{parent}/webhooks", parent=Kind.AGENT),
         KindSpec(Kind.KNOWLEDGE_ITEM, "Knowledge item", "agents", "knowledge_items"),
+        KindSpec(Kind.VOICE, "Voice", "voices", "voices", update_method="PUT"),
+        KindSpec(Kind.RECORDING, "Recording", "voices", "voices/{parent}/recordings", parent=Kind.VOICE),
+        KindSpec(Kind.VOICE_DESIGN, "Voice design", "voice_design", "voice-design"),
+        KindSpec(Kind.IDENTITY, "Identity", "identity", "identity"),
     )
 }
 
