@@ -18,7 +18,20 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from . import agents, detect, edit, enhance, hooks, knowledge, projects, synthesis, transcripts, voices, watermark
+from . import (
+    agents,
+    detect,
+    edit,
+    enhance,
+    hooks,
+    knowledge,
+    projects,
+    recordings,
+    synthesis,
+    transcripts,
+    voices,
+    watermark,
+)
 from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
@@ -79,6 +92,7 @@ def create_simulator_app(
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
+    app.include_router(recordings.router)
     app.include_router(synthesis.router)
     app.include_router(transcripts.router)
     app.include_router(enhance.router)
