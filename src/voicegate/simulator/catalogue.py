@@ -9,7 +9,6 @@ the engine's clock exactly as they step any other job.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import defaultdict
 from typing import Any
@@ -43,39 +42,31 @@ class VoiceCatalogue:
     def __init__(self, voices: list[Item], engine: JobEngine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        self._voices: dict[str, Item] = {voice["uuid"]: copy.deepcopy(voice) for voice in voices}
+        self._voices = Collection(threading.Lock())
+        for voice in voices:
+            self._voices.add(voice["uuid"], voice)
         self._builds: dict[str, str] = {}  # voice uuid -> its latest build job
         self._recordings: dict[str, Collection] = defaultdict(lambda: Collection(threading.Lock()))
 
     def all(self) -> list[Item]:
-        with self._lock:
-            voices = copy.deepcopy(list(self._voices.values()))
-        return [self._view(voice) for voice in voices]
+        return [self._view(voice) for voice in self._voices.all()]
 
     def get(self, voice_uuid: str) -> Item | None:
-        with self._lock:
-            found = copy.deepcopy(self._voices.get(voice_uuid))
+        found = self._voices.get(voice_uuid)
         return self._view(found) if found is not None else None
 
     def add(self, voice: Item) -> Item:
-        with self._lock:
-            self._voices[voice["uuid"]] = copy.deepcopy(voice)
-        return self._view(copy.deepcopy(voice))
+        return self._view(self._voices.add(voice["uuid"], voice))
 
     def update(self, voice_uuid: str, changes: Item) -> Item | None:
-        with self._lock:
-            found = self._voices.get(voice_uuid)
-            if found is None:
-                return None
-            found.update(copy.deepcopy(changes))
-            updated = copy.deepcopy(found)
-        return self._view(updated)
+        updated = self._voices.update(voice_uuid, changes)
+        return self._view(updated) if updated is not None else None
 
     def remove(self, voice_uuid: str) -> Item | None:
         with self._lock:
             self._builds.pop(voice_uuid, None)
             self._recordings.pop(voice_uuid, None)
-            return self._voices.pop(voice_uuid, None)
+        return self._voices.remove(voice_uuid)
 
     def recordings(self, voice_uuid: str) -> Collection:
         with self._lock:
