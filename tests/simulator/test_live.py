@@ -191,3 +191,31 @@ def test_sdk_detect_with_upload_and_url(sdk: type[Resemble], sim: RunningSimulat
     by_url = sdk.v2.deepfake_detection.detect_and_get(url=polled["enhanced_audio_url"], wait_time=0.05)
     assert by_url["item"]["status"] == "completed", by_url
     assert by_url["item"]["duration"] == pytest.approx(3.0)
+
+
+def test_sdk_creates_records_builds_and_deletes_a_voice(sdk: type[Resemble]) -> None:
+    created = sdk.v2.voices.create("Narrator", consent="I agree", voice_type="professional")
+    assert created["success"] is True, created
+    voice = created["item"]["uuid"]
+    try:
+        for index in range(3):
+            take = sdk.v2.recordings.create(
+                voice, ("take.wav", io.BytesIO(wav_bytes(1.0 + index / 10))), f"take {index}", "Hello.", True, "calm"
+            )
+            assert take["success"] is True, take
+        recordings = sdk.v2.recordings.all(voice, 1)["items"]
+        assert [r["name"] for r in recordings] == ["take 0", "take 1", "take 2"]
+        first = recordings[0]["uuid"]
+        updated = sdk.v2.recordings.update(voice, first, "take 0", "Hello there.", True, "calm", fill=True)
+        assert (updated["item"]["text"], updated["item"]["fill"]) == ("Hello there.", True)
+        assert sdk.v2.voices.update(voice, "Narrator II")["item"]["name"] == "Narrator II"
+        assert sdk.v2.voices.build(voice)["success"] is True
+        deadline = time.monotonic() + 5
+        while (status := sdk.v2.voices.get(voice)["item"]["status"]) != "finished":
+            assert status in {"initializing", "running"}
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert sdk.v2.recordings.delete(voice, first)["success"] is True
+    finally:
+        assert sdk.v2.voices.delete(voice)["success"] is True
+    assert sdk.v2.voices.get(voice)["success"] is False
