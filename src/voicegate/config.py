@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     media_fetch_timeout_s: float = 30.0
     outbound_allow_private_networks: bool = False
     simulator_job_delay_s: float = 0.5
+    simulator_plan: Literal["flex", "business"] = "flex"
 
     # Storage
     storage_backend: Literal["local", "r2", "s3"] = "local"

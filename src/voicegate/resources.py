@@ -81,6 +81,7 @@ def build_upstream(
         api_key=None,
         outbound=simulator_outbound,
         job_delay_s=settings.simulator_job_delay_s,
+        plan=settings.simulator_plan,
         webhook_secret=(
             settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
         ),

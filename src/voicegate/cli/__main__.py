@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -30,6 +31,13 @@ app.add_typer(credits_app, name="credits")
 app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
+
+
+class SimulatorPlan(StrEnum):
+    flex = "flex"
+    business = "business"
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -120,11 +128,21 @@ def simulator(
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign callbacks with X-Resemble-Signature using this secret.")
     ] = None,
+    plan: Annotated[
+        SimulatorPlan, typer.Option(help="Resemble plan of the account: on flex, Business-only calls answer 403.")
+    ] = SimulatorPlan.flex,
 ) -> None:
     """Serve the bundled Resemble simulator."""
     from voicegate.simulator.server import serve as serve_simulator
 
-    serve_simulator(host=host, port=port, api_key=api_key, job_delay_s=job_delay, webhook_secret=webhook_secret)
+    serve_simulator(
+        host=host,
+        port=port,
+        api_key=api_key,
+        job_delay_s=job_delay,
+        webhook_secret=webhook_secret,
+        plan=plan.value,
+    )
 
 
 @app.command("migrate")

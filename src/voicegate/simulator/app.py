@@ -23,6 +23,7 @@ from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
+from .plans import DEFAULT_PLAN, PLANS, Plan
 from .state import SimulatorSettings, SimulatorState
 from .voices import SEEDED_VOICES
 
@@ -48,6 +49,7 @@ def create_simulator_app(
     outbound: httpx.AsyncClient | None = None,
     webhook_secret: str | None = None,
     sync_wait_limit_s: float = 30.0,
+    plan: Plan = DEFAULT_PLAN,
 ) -> FastAPI:
     """Build a fresh simulator. `api_key=None` accepts any non-empty key.
 
@@ -57,6 +59,7 @@ def create_simulator_app(
     - `webhook_secret`: when set, callbacks carry `X-Resemble-Signature: hex(HMAC-SHA256(secret, raw body))`.
     - `sync_wait_limit_s`: the longest a synchronous call (`Prefer: wait`, intelligence without
       `callback_url`) waits for its job before answering with the job as it stands.
+    - `plan`: the account's Resemble plan; on `flex` Business-only calls answer 403 (`/_sim/plan` changes it).
     """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
@@ -66,8 +69,14 @@ def create_simulator_app(
         raise ValueError("job_delay_s must not be negative")
     if sync_wait_limit_s < 0:
         raise ValueError("sync_wait_limit_s must not be negative")
+    if plan not in PLANS:
+        raise ValueError(f"plan must be one of {', '.join(PLANS)}")
     settings = SimulatorSettings(
-        api_key=api_key, seconds_per_char=seconds_per_char, job_delay_s=job_delay_s, webhook_secret=webhook_secret
+        api_key=api_key,
+        seconds_per_char=seconds_per_char,
+        job_delay_s=job_delay_s,
+        webhook_secret=webhook_secret,
+        plan=plan,
     )
     engine = JobEngine(
         delay_s=job_delay_s, outbound=outbound, webhook_secret=webhook_secret, sync_wait_limit_s=sync_wait_limit_s

@@ -1,4 +1,4 @@
-"""Mutable simulator state: injected faults, the request log and the voice catalogue.
+"""Mutable simulator state: the account's plan, injected faults, the request log and the voice catalogue.
 
 Everything lives on one `SimulatorState` held at `app.state.simulator`. A lock guards every mutation so
 that tests reading the state from another thread (e.g. uvicorn in a background thread) see consistent data.
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from starlette.requests import HTTPConnection
 
 from .jobs import JobEngine
+from .plans import DEFAULT_PLAN, Plan
 
 FaultMode = Literal["status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat"]
 FAULT_MODES: tuple[FaultMode, ...] = (
@@ -41,6 +42,8 @@ class SimulatorSettings:
     seconds_per_char: float
     job_delay_s: float = 0.5
     webhook_secret: str | None = None
+    plan: Plan = DEFAULT_PLAN
+    """The account's plan at start; `/_sim/plan` changes it while the simulator runs."""
 
 
 @dataclass
@@ -88,6 +91,18 @@ class SimulatorState:
         self._faults: list[Fault] = []
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._voices: dict[str, dict[str, Any]] = {v["uuid"]: copy.deepcopy(v) for v in voices}
+        self._plan: Plan = settings.plan
+
+    # plan
+
+    @property
+    def plan(self) -> Plan:
+        with self._lock:
+            return self._plan
+
+    def set_plan(self, plan: Plan) -> None:
+        with self._lock:
+            self._plan = plan
 
     # faults
 
