@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from tests import services
@@ -30,15 +29,7 @@ def cli(database_url: str, var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
     yield CliRunner()
     get_settings.cache_clear()
-    asyncio.run(_truncate(database_url))
-
-
-async def _truncate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        await services.truncate_all(engine)
-    finally:
-        await engine.dispose()
+    asyncio.run(services.truncate_url(database_url))
 
 
 def run(cli: CliRunner, *args: str) -> dict[str, Any]:
