@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests import services
+from tests.factories import enable_business_plan
 from voicegate.app import create_app
 from voicegate.config import Settings
 from voicegate.db import migrate
@@ -113,3 +114,10 @@ async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
 def simulator(app: FastAPI) -> httpx.AsyncClient:
     """A client for the in-process simulator's test hooks (`/_sim/faults`, `/_sim/requests`)."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
+
+
+@pytest.fixture
+async def business_plan(client: httpx.AsyncClient, simulator: httpx.AsyncClient) -> None:
+    """The in-process simulator on Resemble's Business plan and the gateway's Business-plan gate open, so
+    Business-only routes (voices, voice design) reach upstream and succeed."""
+    await enable_business_plan(client, simulator)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.admin import service as admin_service
 from voicegate.db.models import User
 from voicegate.kit.ids import new_id
+
+ADMIN_HEADERS = {"Authorization": "Bearer test-admin-key"}
 
 
 @dataclass
@@ -28,3 +31,16 @@ async def create_customer(session: AsyncSession, credits: str = "10.00", tier: s
     )
     await session.commit()
     return Customer(user=user, api_key=issued.plaintext)
+
+
+async def enable_business_plan(client: httpx.AsyncClient, simulator: httpx.AsyncClient) -> None:
+    """Put the in-process simulator on Resemble's Business plan and open the gateway's Business-plan gate.
+
+    Both through HTTP, as an operator would: the simulator's `/_sim/plan` hook and the admin settings API. The gate
+    is stored in the database, so the `app` fixture's truncation closes it again after the test. Tests usually
+    take the `business_plan` fixture instead (`@pytest.mark.usefixtures("business_plan")`).
+    """
+    plan = await simulator.put("/_sim/plan", json={"plan": "business"})
+    assert plan.status_code == 200, plan.text
+    gate = await client.put("/api/v1/admin/settings", json={"business_plan_active": True}, headers=ADMIN_HEADERS)
+    assert gate.status_code == 200, gate.text

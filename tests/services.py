@@ -95,6 +95,15 @@ async def truncate_all(engine: AsyncEngine) -> None:
             await connection.execute(table.delete())
 
 
+async def truncate_url(url: str) -> None:
+    """`truncate_all` for a test that holds no engine (its apps are gone, or it runs outside them)."""
+    engine = create_engine(url)
+    try:
+        await truncate_all(engine)
+    finally:
+        await engine.dispose()
+
+
 @contextlib.contextmanager
 def moto_s3(*, in_ci: bool) -> Iterator[str]:
     """moto's S3 server over real HTTP on a free port, with the test bucket created."""

@@ -22,6 +22,7 @@ from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.projects.router import router as projects_router
 from voicegate.resemble.tts.router import router as tts_router
 from voicegate.resemble.uploads.router import router as uploads_router
+from voicegate.runtime_settings.router import router as runtime_settings_router
 from voicegate.storage.router import router as files_router
 from voicegate.user.router import router as user_router
 from voicegate.webhooks.router import router as webhooks_router
@@ -65,6 +66,7 @@ def build_router(settings: Settings) -> APIRouter:
     public = APIRouter(prefix="/api/v1")
     public.include_router(auth_router)
     public.include_router(admin_router)
+    public.include_router(runtime_settings_router)
     public.include_router(resemble_callback_router)
 
     authenticated = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)])

@@ -47,7 +47,8 @@ class Settings(BaseSettings):
 
     # Webhooks and plan gate
     resemble_webhook_secret: SecretStr | None = None
-    resemble_business_plan_active: bool = False
+    resemble_business_plan_active: bool = False  # the default; an admin can switch it at runtime
+    runtime_settings_ttl_s: float = Field(default=5.0, gt=0, le=5.0)
     webhook_delivery_max_attempts: int = 8
 
     # Async jobs and media
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     media_fetch_timeout_s: float = 30.0
     outbound_allow_private_networks: bool = False
     simulator_job_delay_s: float = 0.5
+    simulator_plan: Literal["flex", "business"] = "flex"
 
     # Storage
     storage_backend: Literal["local", "r2", "s3"] = "local"

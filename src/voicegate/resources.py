@@ -27,6 +27,7 @@ from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
 from voicegate.resemble.tts.service import VOICE_CACHE_ENTRIES, VOICE_CACHE_TTL_S
+from voicegate.runtime_settings.reader import RuntimeSettings
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
@@ -56,6 +57,8 @@ class Resources:
     """Who a credential belongs to, for a few seconds (see `auth.service`)."""
     voices: TtlCache[bytes]
     """Serialised voice catalogue pages (see `resemble.tts.service`)."""
+    runtime_settings: RuntimeSettings
+    """Admin-switchable settings as last read from the database, for a few seconds (see `runtime_settings`)."""
 
 
 def build_upstream(
@@ -81,6 +84,7 @@ def build_upstream(
         api_key=None,
         outbound=simulator_outbound,
         job_delay_s=settings.simulator_job_delay_s,
+        plan=settings.simulator_plan,
         webhook_secret=(
             settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
         ),
@@ -125,10 +129,11 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         stack.push_async_callback(media_http.aclose)
         webhook_http = outbound_webhooks.build_client()
         stack.push_async_callback(webhook_http.aclose)
+        sessionmaker = create_sessionmaker(engine)
         yield Resources(
             settings=settings,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             storage=storage,
             limiter=limiter,
             upstream=upstream,
@@ -138,4 +143,5 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             rate_card=RateCard(settings.resemble_markup_pct, settings.resemble_rates),
             credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
             voices=TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=VOICE_CACHE_ENTRIES),
+            runtime_settings=RuntimeSettings(sessionmaker, settings, ttl_s=settings.runtime_settings_ttl_s),
         )

@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests import services
 from tests.conftest import make_settings
@@ -98,21 +97,13 @@ def fuzzed_app(
     yield app
     asgi.shutdown_lifespans()
     with anyio.from_thread.start_blocking_portal() as portal:
-        portal.call(_truncate, database_url)
+        portal.call(services.truncate_url, database_url)
 
 
 @pytest.fixture
 def target(fuzzed_app: FastAPI) -> Iterator[Target]:
     with asgi.get_client(fuzzed_app) as http:  # starts the app's lifespan for this test item
         yield Target(fuzzed_app, http)
-
-
-async def _truncate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        await services.truncate_all(engine)
-    finally:
-        await engine.dispose()
 
 
 def _use_real_ids(case: schemathesis.Case, target: Target) -> None:

@@ -71,3 +71,15 @@ def test_log_format_defaults_by_environment_and_can_be_chosen():
     assert Settings(_env_file=None, log_format="json").effective_log_format == "json"  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         Settings(_env_file=None, log_format="xml")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("env", "value"),
+    [("RUNTIME_SETTINGS_TTL_S", "6"), ("RUNTIME_SETTINGS_TTL_S", "0"), ("SIMULATOR_PLAN", "enterprise")],
+)
+def test_runtime_settings_lifetime_and_simulator_plan_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str
+):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]

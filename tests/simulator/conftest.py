@@ -10,7 +10,7 @@ import time
 import wave
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request, Response
 
 from voicegate.simulator import SEEDED_VOICES, close_simulator_app, create_simulator_app
 from voicegate.simulator.audio import Precision, render
+from voicegate.simulator.plans import Plan
 
 API_KEY = "test-sim-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -28,9 +29,14 @@ WEBHOOK_SECRET = "whsec-test"
 PEER = "http://peer.test"
 
 
+def plan_of(request: pytest.FixtureRequest) -> Plan:
+    """A test module that exercises Business-only routes says so with `SIMULATOR_PLAN = "business"`."""
+    return cast(Plan, getattr(request.module, "SIMULATOR_PLAN", "flex"))
+
+
 @pytest.fixture
-async def sim_app() -> AsyncIterator[FastAPI]:
-    app = create_simulator_app(API_KEY)
+async def sim_app(request: pytest.FixtureRequest) -> AsyncIterator[FastAPI]:
+    app = create_simulator_app(API_KEY, plan=plan_of(request))
     yield app
     await close_simulator_app(app)
 
@@ -99,8 +105,14 @@ async def outbound(peer: Peer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def jobs_app(outbound: httpx.AsyncClient) -> AsyncIterator[FastAPI]:
-    app = create_simulator_app(API_KEY, job_delay_s=JOB_DELAY_S, outbound=outbound, webhook_secret=WEBHOOK_SECRET)
+async def jobs_app(outbound: httpx.AsyncClient, request: pytest.FixtureRequest) -> AsyncIterator[FastAPI]:
+    app = create_simulator_app(
+        API_KEY,
+        job_delay_s=JOB_DELAY_S,
+        outbound=outbound,
+        webhook_secret=WEBHOOK_SECRET,
+        plan=plan_of(request),
+    )
     yield app
     await close_simulator_app(app)
 

@@ -31,7 +31,7 @@ SERVER_FLAVOURS = [
 @pytest.fixture(scope="module", params=SERVER_FLAVOURS)
 def live(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
     before = set(threading.enumerate())
-    with running_simulator(create_simulator_app(API_KEY, job_delay_s=0.05), **request.param) as sim:
+    with running_simulator(create_simulator_app(API_KEY, job_delay_s=0.05, plan="business"), **request.param) as sim:
         yield sim
     # AnyIO's worker threads are told to stop when the server's loop ends; give them a moment to exit.
     for thread in set(threading.enumerate()) - before:

@@ -12,6 +12,8 @@ from voicegate.simulator import SEEDED_VOICES
 from .conftest import AUTH, wav_bytes
 from .media_samples import JPEG
 
+SIMULATOR_PLAN = "business"  # voice cloning and design are Business-only at Resemble
+
 VOICES = "/api/v2/voices"
 RECORDING_FIELDS = {
     "uuid",

@@ -13,6 +13,8 @@ from voicegate.simulator import close_simulator_app, create_simulator_app
 
 from .conftest import API_KEY, AUTH, read_pcm_wav
 
+SIMULATOR_PLAN = "business"  # voice cloning and design are Business-only at Resemble
+
 DESIGN = "/api/v2/voice-design"
 PROMPT = "A calm, low narrator with a slight rasp"
 
@@ -39,7 +41,7 @@ async def download(client: httpx.AsyncClient, url: str) -> bytes:
 
 @pytest.fixture
 async def object_client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(API_KEY, voice_design_shape="object")
+    app = create_simulator_app(API_KEY, voice_design_shape="object", plan="business")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
         yield client
     await close_simulator_app(app)
@@ -133,7 +135,7 @@ class TestList:
         ]
 
     async def test_designs_belong_to_the_key_that_made_them(self) -> None:
-        app = create_simulator_app(None)
+        app = create_simulator_app(None, plan="business")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
             team_a, team_b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
             made = await client.post(DESIGN, json={"user_prompt": PROMPT}, headers=team_a)

@@ -10,6 +10,8 @@ from voicegate.simulator import SEEDED_VOICES
 
 from .conftest import AUTH, Peer, poll, wait_until, wav_bytes
 
+SIMULATOR_PLAN = "business"  # voice cloning and design are Business-only at Resemble
+
 VOICE_FIELDS = {
     "uuid",
     "name",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -20,16 +22,29 @@ from voicegate.db import migrate
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import GatewayError
 from voicegate.metrics import MULTIPROC_DIR_ENV
+from voicegate.runtime_settings import service as runtime_settings
+from voicegate.runtime_settings.registry import lookup
+from voicegate.runtime_settings.service import SettingView
 
 app = typer.Typer(help="voicegate: a metered gateway for Resemble AI's voice platform.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 credits_app = typer.Typer(help="Grant or correct credit.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+settings_app = typer.Typer(help="Read and change runtime settings (every gateway applies a change within 5 s).")
+settings_app.info.no_args_is_help = True
 app.add_typer(users_app, name="users")
 app.add_typer(credits_app, name="credits")
 app.add_typer(keys_app, name="keys")
+app.add_typer(settings_app, name="settings")
 
 T = TypeVar("T")
+
+
+class SimulatorPlan(StrEnum):
+    flex = "flex"
+    business = "business"
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -120,11 +135,21 @@ def simulator(
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign callbacks with X-Resemble-Signature using this secret.")
     ] = None,
+    plan: Annotated[
+        SimulatorPlan, typer.Option(help="Resemble plan of the account: on flex, Business-only calls answer 403.")
+    ] = SimulatorPlan.flex,
 ) -> None:
     """Serve the bundled Resemble simulator."""
     from voicegate.simulator.server import serve as serve_simulator
 
-    serve_simulator(host=host, port=port, api_key=api_key, job_delay_s=job_delay, webhook_secret=webhook_secret)
+    serve_simulator(
+        host=host,
+        port=port,
+        api_key=api_key,
+        job_delay_s=job_delay,
+        webhook_secret=webhook_secret,
+        plan=plan.value,
+    )
 
 
 @app.command("migrate")
@@ -200,6 +225,65 @@ def keys_revoke(
         return {"id": key.id, "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
     _emit(_with_session(work), as_json)
+
+
+def _setting(view: SettingView) -> dict[str, Any]:
+    return {
+        "name": view.setting.name,
+        "value": view.value,
+        "source": view.source,
+        "default": view.default,
+        "updated_at": view.updated_at.isoformat() if view.updated_at else None,
+        "updated_by": view.updated_by,
+    }
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "cli:unknown"
+
+
+@settings_app.command("list")
+def settings_list(as_json: JsonOption = False) -> None:
+    """Every runtime setting: value, source (env default or database), who set it and when."""
+
+    async def work(session: AsyncSession) -> list[SettingView]:
+        return await runtime_settings.list_settings(session, get_settings())
+
+    views = _with_session(work)
+    if as_json:
+        typer.echo(json.dumps({"settings": [_setting(view) for view in views]}))
+        return
+    for view in views:
+        typer.echo(f"{view.setting.name} = {json.dumps(view.value)} ({view.source})")
+
+
+@settings_app.command("get")
+def settings_get(name: Annotated[str, typer.Argument(help="The setting's name.")], as_json: JsonOption = False) -> None:
+    """One runtime setting."""
+
+    async def work(session: AsyncSession) -> SettingView:
+        return await runtime_settings.get_setting(session, get_settings(), name)
+
+    _emit(_setting(_with_session(work)), as_json)
+
+
+@settings_app.command("set")
+def settings_set(
+    name: Annotated[str, typer.Argument(help="The setting's name.")],
+    value: Annotated[str, typer.Argument(help="The new value, e.g. true or false.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Change a runtime setting (audited as cli:<user>); running gateways apply it within 5 s."""
+
+    async def work(session: AsyncSession) -> SettingView:
+        parsed = lookup(name).parse_text(value)
+        views = await runtime_settings.set_values(session, get_settings(), {name: parsed}, actor=_cli_actor())
+        return next(view for view in views if view.setting.name == name)
+
+    _emit(_setting(_with_session(work)), as_json)
 
 
 def main() -> None:

@@ -55,3 +55,9 @@ class RequestContextMiddleware:
         finally:
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(**enclosing)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside one, e.g. on the command line)."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return value if isinstance(value, str) else None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from voicegate.deps import SettingsDep
+from voicegate.deps import ResourcesDep
 from voicegate.errors import PlanGated
+from voicegate.runtime_settings.registry import BUSINESS_PLAN_ACTIVE
 
 
-async def require_business_plan(settings: SettingsDep) -> None:
-    """While RESEMBLE_BUSINESS_PLAN_ACTIVE is false, answer 503 "Business-plan ..." without spending quota."""
-    if not settings.resemble_business_plan_active:
+async def require_business_plan(resources: ResourcesDep) -> None:
+    """While `business_plan_active` is off (RESEMBLE_BUSINESS_PLAN_ACTIVE, or as an admin last set it), answer
+    503 "Business-plan ..." without spending quota. Read from the process's runtime-settings snapshot."""
+    if not await resources.runtime_settings.value(BUSINESS_PLAN_ACTIVE):
         raise PlanGated()

@@ -37,6 +37,7 @@ from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
+from .plans import DEFAULT_PLAN, PLANS, Plan
 from .state import VOICE_DESIGN_SHAPES, SimulatorSettings, SimulatorState, VoiceDesignShape
 from .voices import SEEDED_VOICES
 
@@ -63,6 +64,7 @@ def create_simulator_app(
     webhook_secret: str | None = None,
     sync_wait_limit_s: float = 30.0,
     voice_design_shape: VoiceDesignShape = "array",
+    plan: Plan = DEFAULT_PLAN,
 ) -> FastAPI:
     """Build a fresh simulator. `api_key=None` accepts any non-empty key.
 
@@ -74,6 +76,7 @@ def create_simulator_app(
       `callback_url`) waits for its job before answering with the job as it stands.
     - `voice_design_shape`: which documented `POST /voice-design` reply to give, "array" (default) or "object";
       `PUT /_sim/voice-design/shape` switches it at run time.
+    - `plan`: the account's Resemble plan; on `flex` Business-only calls answer 403 (`/_sim/plan` changes it).
     """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
@@ -85,12 +88,15 @@ def create_simulator_app(
         raise ValueError("sync_wait_limit_s must not be negative")
     if voice_design_shape not in VOICE_DESIGN_SHAPES:
         raise ValueError(f"voice_design_shape must be one of {', '.join(VOICE_DESIGN_SHAPES)}")
+    if plan not in PLANS:
+        raise ValueError(f"plan must be one of {', '.join(PLANS)}")
     settings = SimulatorSettings(
         api_key=api_key,
         seconds_per_char=seconds_per_char,
         job_delay_s=job_delay_s,
         webhook_secret=webhook_secret,
         voice_design_shape=voice_design_shape,
+        plan=plan,
     )
     engine = JobEngine(
         delay_s=job_delay_s, outbound=outbound, webhook_secret=webhook_secret, sync_wait_limit_s=sync_wait_limit_s

@@ -1,6 +1,6 @@
-"""Test hooks under `/_sim/` (no auth): fault injection, the request log, callback deliveries, run-time switches
-(`/_sim/voice-design/shape`), and the signed media URLs (`/_sim/media/{token}`) that stand in for Resemble's
-temporary download links."""
+"""Test hooks under `/_sim/` (no auth): the account's plan, fault injection, the request log, callback deliveries,
+run-time switches (`/_sim/voice-design/shape`), and the signed media URLs (`/_sim/media/{token}`) that stand in for
+Resemble's temporary download links."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from .errors import SimulatorError
 from .params import FieldErrors
+from .plans import PLANS, Plan
 from .state import (
     DEFAULT_CALLBACK_REPEAT,
     DEFAULT_TIMEOUT_DELAY_MS,
@@ -45,15 +46,35 @@ async def health() -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.post("/faults", status_code=201)
-async def add_fault(request: Request) -> JSONResponse:
+@router.get("/plan")
+async def get_plan(request: Request) -> dict[str, str]:
+    return {"plan": get_state(request).plan}
+
+
+@router.put("/plan")
+async def set_plan(request: Request) -> dict[str, str]:
+    """`{"plan": "flex" | "business"}`: on Flex, Business-only calls answer 403 from the next request on."""
+    body = await _json_object(request)
+    plan = body.get("plan")
+    if plan not in PLANS:
+        raise SimulatorError(400, "Validation failed", errors={"plan": [f"must be one of {', '.join(PLANS)}"]})
+    get_state(request).set_plan(cast(Plan, plan))
+    return {"plan": plan}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"null")
     except ValueError:
         raise SimulatorError(400, "Request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise SimulatorError(400, "Request body must be a JSON object")
+    return body
 
+
+@router.post("/faults", status_code=201)
+async def add_fault(request: Request) -> JSONResponse:
+    body = await _json_object(request)
     errors = FieldErrors()
     path = body.get("path")
     if not isinstance(path, str):

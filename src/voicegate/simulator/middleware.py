@@ -1,6 +1,7 @@
-"""ASGI middleware in front of every Resemble route: request log, injected faults, then API-key auth.
+"""ASGI middleware in front of every Resemble route: request log, injected faults, API-key auth, then the plan.
 
-`/_sim/` hook routes bypass all three. Faults are applied before auth, like a network or upstream failure.
+`/_sim/` hook routes bypass all four. Faults are applied before auth, like a network or upstream failure; the
+plan after it, as Resemble authenticates a call before it refuses a Business-only feature with 403.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import INVALID_TOKEN_MESSAGE, extract_key, key_is_valid, redact_header
 from .errors import error_response
 from .hooks import SIM_PREFIX
+from .plans import BUSINESS_PLAN_MESSAGE, allows
 from .state import Fault, SimulatorState
 
 MALFORMED_BODY = b"<html>oops"
@@ -42,6 +44,9 @@ class SimulatorMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not allows(self.state.plan, "WEBSOCKET", scope["path"]):
+            await _refuse_handshake(receive, send)
+            return
         if scope["type"] != "http" or _is_hook_path(scope["path"]):
             await self.app(scope, receive, send)
             return
@@ -60,6 +65,9 @@ class SimulatorMiddleware:
 
         if not key_is_valid(extract_key(Headers(scope=scope)), self.state.settings.api_key):
             await error_response(401, INVALID_TOKEN_MESSAGE)(scope, replay, send)
+            return
+        if not allows(self.state.plan, scope["method"], scope["path"]):
+            await error_response(403, BUSINESS_PLAN_MESSAGE)(scope, replay, send)
             return
         await self.app(scope, replay, send)
 
@@ -87,6 +95,12 @@ class SimulatorMiddleware:
             message = f"Simulated fault {fault.id}"
             await error_response(fault.status, message, headers=headers)(scope, replay, send)
         return True
+
+
+async def _refuse_handshake(receive: Receive, send: Send) -> None:
+    """Close before accepting: the server answers the upgrade request with HTTP 403."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1008, "reason": "Business plan required"})
 
 
 def _is_hook_path(path: str) -> bool:

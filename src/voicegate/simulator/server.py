@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .app import DEFAULT_JOB_DELAY_S, create_simulator_app
+from .plans import DEFAULT_PLAN, Plan
 
 
 def serve(
@@ -23,13 +24,14 @@ def serve(
     *,
     job_delay_s: float = DEFAULT_JOB_DELAY_S,
     webhook_secret: str | None = None,
+    plan: Plan = DEFAULT_PLAN,
 ) -> None:
     """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`.
 
     `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
-    (`X-Resemble-Signature`).
+    (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403.
     """
-    app = create_simulator_app(api_key, job_delay_s=job_delay_s, webhook_secret=webhook_secret)
+    app = create_simulator_app(api_key, job_delay_s=job_delay_s, webhook_secret=webhook_secret, plan=plan)
     uvicorn.run(app, host=host, port=port, lifespan="on", ws="none")
 
 

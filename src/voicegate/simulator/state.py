@@ -1,4 +1,5 @@
-"""Mutable simulator state: injected faults, the request log, the voice catalogue and run-time switches.
+"""Mutable simulator state: the account's plan, injected faults, the request log, the voice catalogue and
+run-time switches.
 
 Everything lives on one `SimulatorState` held at `app.state.simulator`. A lock guards every mutation so
 that tests reading the state from another thread (e.g. uvicorn in a background thread) see consistent data.
@@ -18,6 +19,7 @@ from starlette.requests import HTTPConnection
 
 from .catalogue import VoiceCatalogue
 from .jobs import JobEngine
+from .plans import DEFAULT_PLAN, Plan
 
 FaultMode = Literal["status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat"]
 FAULT_MODES: tuple[FaultMode, ...] = (
@@ -45,6 +47,8 @@ class SimulatorSettings:
     job_delay_s: float = 0.5
     webhook_secret: str | None = None
     voice_design_shape: VoiceDesignShape = "array"
+    plan: Plan = DEFAULT_PLAN
+    """The account's plan at start; `/_sim/plan` changes it while the simulator runs."""
 
 
 @dataclass
@@ -93,6 +97,18 @@ class SimulatorState:
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self.catalogue = VoiceCatalogue(voices, self.jobs)
         self._voice_design_shape: VoiceDesignShape = settings.voice_design_shape
+        self._plan: Plan = settings.plan
+
+    # plan
+
+    @property
+    def plan(self) -> Plan:
+        with self._lock:
+            return self._plan
+
+    def set_plan(self, plan: Plan) -> None:
+        with self._lock:
+            self._plan = plan
 
     # faults
 

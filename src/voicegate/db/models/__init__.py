@@ -2,6 +2,8 @@
 
 from voicegate.db.models.api_key import ApiKey
 from voicegate.db.models.credit_hold import CreditHold
+from voicegate.db.models.gateway_setting import GatewaySetting
+from voicegate.db.models.gateway_setting_change import GatewaySettingChange
 from voicegate.db.models.idempotency_key import IdempotencyKey
 from voicegate.db.models.ledger_entry import LedgerEntry
 from voicegate.db.models.provider_resemble_asset import ProviderResembleAsset
@@ -16,6 +18,8 @@ from voicegate.db.models.webhook_delivery import WebhookDelivery
 __all__ = [
     "ApiKey",
     "CreditHold",
+    "GatewaySetting",
+    "GatewaySettingChange",
     "IdempotencyKey",
     "LedgerEntry",
     "ProviderResembleAsset",

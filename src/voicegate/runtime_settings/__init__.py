@@ -1,0 +1,1 @@
+"""Settings an admin can change while the gateway runs: defaults from the environment, overrides in the database."""
