@@ -73,11 +73,13 @@ class TestCandidates:
             assert timedelta(days=13, hours=23) < expires - datetime.now(expires.tzinfo) <= timedelta(days=14)
             assert candidate["resemble_url"]
         keys = (await session.scalars(select(ProviderResembleAsset.storage_key))).all()
-        assert len(keys) == 3 and all(key.startswith(f"voice-design/{customer.user.id}/") for key in keys)
+        assert len(keys) == 3
+        assert all(key.startswith(f"voice-design/{customer.user.id}/") for key in keys)
         row = await session.scalar(
             select(ProviderResembleResource).where(ProviderResembleResource.upstream_id == body["design_uuid"])
         )
-        assert row is not None and (row.kind, row.user_id) == ("voice_design", customer.user.id)
+        assert row is not None
+        assert (row.kind, row.user_id) == ("voice_design", customer.user.id)
         sent = [r for r in await upstream_requests(simulator, "/voice-design") if r["method"] == "POST"][-1]
         assert sent["json"]["user_prompt"].startswith("A calm, low voice")
 
@@ -119,7 +121,8 @@ class TestPromote:
         after = await session.scalar(
             select(User.balance_usd).where(User.id == customer.user.id).execution_options(populate_existing=True)
         )
-        assert before is not None and after == before - Decimal("2.40")
+        assert before is not None
+        assert after == before - Decimal("2.40")
         mine = (await client.get(VOICES, headers=customer.headers)).json()["items"]
         assert [item["uuid"] for item in mine] == [body["voice_uuid"]]
 
