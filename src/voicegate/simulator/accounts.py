@@ -1,4 +1,5 @@
-"""Objects an account creates (projects, clips, agents, agent tools and webhooks, knowledge items), kept per API key.
+"""Objects an account creates (projects, clips, agents, agent tools and webhooks, knowledge items, voice designs),
+kept per API key.
 
 Resemble scopes these to the team behind the key, and its list endpoints return the whole team's objects: the
 simulator does the same, so a gateway sharing one key across many users can only keep them apart itself.
@@ -73,6 +74,7 @@ class Account:
         self.projects = Collection(self._lock)
         self.agents = Collection(self._lock)
         self.knowledge_items = Collection(self._lock)
+        self.voice_designs = Collection(self._lock)
         self._clips: dict[str, Collection] = defaultdict(lambda: Collection(self._lock))
         self._tools: dict[str, Collection] = defaultdict(lambda: Collection(self._lock))
         self._webhooks: dict[str, Collection] = defaultdict(lambda: Collection(self._lock))

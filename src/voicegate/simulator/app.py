@@ -18,12 +18,26 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from . import agents, detect, edit, enhance, hooks, knowledge, projects, synthesis, transcripts, voices, watermark
+from . import (
+    agents,
+    detect,
+    edit,
+    enhance,
+    hooks,
+    knowledge,
+    projects,
+    recordings,
+    synthesis,
+    transcripts,
+    voice_design,
+    voices,
+    watermark,
+)
 from .accounts import Accounts
 from .errors import install_error_handlers
 from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
-from .state import SimulatorSettings, SimulatorState
+from .state import VOICE_DESIGN_SHAPES, SimulatorSettings, SimulatorState, VoiceDesignShape
 from .voices import SEEDED_VOICES
 
 DEFAULT_API_KEY = "sim-key"
@@ -48,6 +62,7 @@ def create_simulator_app(
     outbound: httpx.AsyncClient | None = None,
     webhook_secret: str | None = None,
     sync_wait_limit_s: float = 30.0,
+    voice_design_shape: VoiceDesignShape = "array",
 ) -> FastAPI:
     """Build a fresh simulator. `api_key=None` accepts any non-empty key.
 
@@ -57,6 +72,8 @@ def create_simulator_app(
     - `webhook_secret`: when set, callbacks carry `X-Resemble-Signature: hex(HMAC-SHA256(secret, raw body))`.
     - `sync_wait_limit_s`: the longest a synchronous call (`Prefer: wait`, intelligence without
       `callback_url`) waits for its job before answering with the job as it stands.
+    - `voice_design_shape`: which documented `POST /voice-design` reply to give, "array" (default) or "object";
+      `PUT /_sim/voice-design/shape` switches it at run time.
     """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
@@ -66,8 +83,14 @@ def create_simulator_app(
         raise ValueError("job_delay_s must not be negative")
     if sync_wait_limit_s < 0:
         raise ValueError("sync_wait_limit_s must not be negative")
+    if voice_design_shape not in VOICE_DESIGN_SHAPES:
+        raise ValueError(f"voice_design_shape must be one of {', '.join(VOICE_DESIGN_SHAPES)}")
     settings = SimulatorSettings(
-        api_key=api_key, seconds_per_char=seconds_per_char, job_delay_s=job_delay_s, webhook_secret=webhook_secret
+        api_key=api_key,
+        seconds_per_char=seconds_per_char,
+        job_delay_s=job_delay_s,
+        webhook_secret=webhook_secret,
+        voice_design_shape=voice_design_shape,
     )
     engine = JobEngine(
         delay_s=job_delay_s, outbound=outbound, webhook_secret=webhook_secret, sync_wait_limit_s=sync_wait_limit_s
@@ -79,6 +102,8 @@ def create_simulator_app(
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
+    app.include_router(recordings.router)
+    app.include_router(voice_design.router)
     app.include_router(synthesis.router)
     app.include_router(transcripts.router)
     app.include_router(enhance.router)

@@ -1,5 +1,6 @@
-"""Test hooks under `/_sim/` (no auth): fault injection, the request log, callback deliveries, and the signed
-media URLs (`/_sim/media/{token}`) that stand in for Resemble's temporary download links."""
+"""Test hooks under `/_sim/` (no auth): fault injection, the request log, callback deliveries, run-time switches
+(`/_sim/voice-design/shape`), and the signed media URLs (`/_sim/media/{token}`) that stand in for Resemble's
+temporary download links."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from fastapi.responses import JSONResponse
 
 from .errors import SimulatorError
 from .params import FieldErrors
-from .state import DEFAULT_CALLBACK_REPEAT, DEFAULT_TIMEOUT_DELAY_MS, FAULT_MODES, FaultMode, get_state
+from .state import (
+    DEFAULT_CALLBACK_REPEAT,
+    DEFAULT_TIMEOUT_DELAY_MS,
+    FAULT_MODES,
+    VOICE_DESIGN_SHAPES,
+    FaultMode,
+    VoiceDesignShape,
+    get_state,
+)
 
 SIM_PREFIX = "/_sim"
 router = APIRouter(prefix=SIM_PREFIX)
@@ -119,6 +128,27 @@ async def list_callbacks(request: Request) -> list[dict[str, Any]]:
 async def clear_callbacks(request: Request) -> dict[str, bool]:
     get_state(request).jobs.clear_callbacks()
     return {"success": True}
+
+
+@router.get("/voice-design/shape")
+async def get_voice_design_shape(request: Request) -> dict[str, str]:
+    return {"shape": get_state(request).voice_design_shape}
+
+
+@router.put("/voice-design/shape")
+async def set_voice_design_shape(request: Request) -> dict[str, str]:
+    """`{"shape": "array" | "object"}`: the `POST /voice-design` reply shape from now on."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        raise SimulatorError(400, "Request body is not valid JSON") from None
+    shape = body.get("shape") if isinstance(body, dict) else None
+    if shape not in VOICE_DESIGN_SHAPES:
+        raise SimulatorError(
+            400, "Invalid request", errors={"shape": [f"must be one of {', '.join(VOICE_DESIGN_SHAPES)}"]}
+        )
+    get_state(request).set_voice_design_shape(cast(VoiceDesignShape, shape))
+    return {"shape": shape}
 
 
 @router.get("/media/{token}")

@@ -33,7 +33,17 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["complete", "fail", "hang"]
 Status = Literal["pending", "processing", "completed", "failed"]
-JobKind = Literal["stt", "enhance", "edit", "detect", "intelligence", "tracing", "watermark_apply", "watermark_detect"]
+JobKind = Literal[
+    "stt",
+    "enhance",
+    "edit",
+    "detect",
+    "intelligence",
+    "tracing",
+    "watermark_apply",
+    "watermark_detect",
+    "voice_build",
+]
 
 MEDIA_PREFIX = "/_sim/media"
 SIGNATURE_HEADER = "X-Resemble-Signature"
@@ -72,6 +82,7 @@ class StoredMedia:
     data: bytes | None = None
     render: Callable[[], bytes] | None = field(default=None, repr=False)
     size_hint: int = 0  # bytes the render will produce; big renders run in a worker thread
+    expires: float | None = None  # monotonic; None = kept for the simulator's lifetime
 
 
 @dataclass(frozen=True)
@@ -202,17 +213,22 @@ class JobEngine:
         data: bytes | None = None,
         render: Callable[[], bytes] | None = None,
         size_hint: int = 0,
+        ttl_s: float | None = None,
     ) -> str:
-        """Register a file and return its unguessable URL token (`<random>.<ext>`)."""
+        """Register a file and return its unguessable URL token (`<random>.<ext>`); `ttl_s` makes the link expire."""
         token = f"{secrets.token_urlsafe(24)}.{extension}"
         content_type = CONTENT_TYPES.get(extension, CONTENT_TYPES["bin"])
+        expires = None if ttl_s is None else self.now() + ttl_s
         with self._lock:
-            self._media[token] = StoredMedia(content_type, data, render, size_hint)
+            self._media[token] = StoredMedia(content_type, data, render, size_hint, expires)
         return token
 
     def media(self, token: str) -> StoredMedia | None:
         with self._lock:
-            return self._media.get(token)
+            found = self._media.get(token)
+        if found is not None and found.expires is not None and found.expires <= self.now():
+            return None
+        return found
 
     # secure uploads
 

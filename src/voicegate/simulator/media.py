@@ -299,6 +299,18 @@ def _probe_webm(data: bytes) -> MediaInfo:
     return _checked(MediaInfo(media_type, "webm", raw_duration * timescale / 1e9))
 
 
+def is_silent(data: bytes) -> bool:
+    """True for an integer-PCM WAV whose every sample is zero; other containers are not decoded, so never silent."""
+    try:
+        with wave.open(io.BytesIO(data), "rb") as wav:
+            width, frames = wav.getsampwidth(), wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError):
+        return False
+    if width == 1:  # 8-bit WAV is unsigned: silence is 0x80
+        return frames.count(0x80) == len(frames)
+    return not frames.strip(b"\x00")
+
+
 # outputs
 
 

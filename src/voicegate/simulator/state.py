@@ -1,4 +1,4 @@
-"""Mutable simulator state: injected faults, the request log and the voice catalogue.
+"""Mutable simulator state: injected faults, the request log, the voice catalogue and run-time switches.
 
 Everything lives on one `SimulatorState` held at `app.state.simulator`. A lock guards every mutation so
 that tests reading the state from another thread (e.g. uvicorn in a background thread) see consistent data.
@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
+from .catalogue import VoiceCatalogue
 from .jobs import JobEngine
 
 FaultMode = Literal["status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat"]
@@ -33,6 +34,8 @@ JOB_FAULT_MODES: frozenset[FaultMode] = frozenset({"job_fail", "job_hang", "call
 DEFAULT_TIMEOUT_DELAY_MS = 30_000
 DEFAULT_CALLBACK_REPEAT = 3
 REQUEST_LOG_LIMIT = 1_000
+VoiceDesignShape = Literal["array", "object"]
+VOICE_DESIGN_SHAPES: tuple[VoiceDesignShape, ...] = ("array", "object")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class SimulatorSettings:
     seconds_per_char: float
     job_delay_s: float = 0.5
     webhook_secret: str | None = None
+    voice_design_shape: VoiceDesignShape = "array"
 
 
 @dataclass
@@ -87,7 +91,8 @@ class SimulatorState:
         self._fault_ids = itertools.count(1)
         self._faults: list[Fault] = []
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
-        self._voices: dict[str, dict[str, Any]] = {v["uuid"]: copy.deepcopy(v) for v in voices}
+        self.catalogue = VoiceCatalogue(voices, self.jobs)
+        self._voice_design_shape: VoiceDesignShape = settings.voice_design_shape
 
     # faults
 
@@ -167,13 +172,22 @@ class SimulatorState:
     # voices
 
     def voices(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(list(self._voices.values()))
+        return self.catalogue.all()
 
     def voice(self, voice_uuid: str) -> dict[str, Any] | None:
+        return self.catalogue.get(voice_uuid)
+
+    # run-time switches
+
+    @property
+    def voice_design_shape(self) -> VoiceDesignShape:
+        """Which of the two documented `POST /voice-design` response shapes the simulator answers with."""
         with self._lock:
-            found = self._voices.get(voice_uuid)
-            return copy.deepcopy(found) if found is not None else None
+            return self._voice_design_shape
+
+    def set_voice_design_shape(self, shape: VoiceDesignShape) -> None:
+        with self._lock:
+            self._voice_design_shape = shape
 
 
 def get_state(conn: HTTPConnection) -> SimulatorState:
