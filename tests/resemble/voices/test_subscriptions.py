@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from dateutil.relativedelta import relativedelta
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
 
 from tests.factories import Customer
 from tests.resemble.voices.conftest import VOICES, add_recording, build, create_voice
 from voicegate.admin import service as admin_service
+from voicegate.cli.__main__ import app as cli_app
+from voicegate.config import Settings, get_settings
 from voicegate.db.models import ProviderResembleUsage, ProviderResembleVoiceSubscription, User
 from voicegate.resemble.voices.subscriptions import period_at, period_bounds
 from voicegate.resemble.voices.tasks import renew_voice_subscriptions
@@ -119,3 +124,28 @@ async def test_a_deleted_voice_is_never_renewed(
     assert report.charged == 0
     assert await balance(session, customer.user.id) == before
     assert await months_paid(session) == 1
+
+
+async def test_the_cli_renews_as_of_a_given_moment(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    customer: Customer,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    _, start = await built_voice(client, customer)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        moment = (start + relativedelta(months=2) + timedelta(hours=1)).isoformat()
+        command = ["voices", "renew", "--as-of", moment, "--json"]
+        result = await asyncio.to_thread(CliRunner().invoke, cli_app, command)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout.strip().splitlines()[-1])["charged"] == 1
+        again = await asyncio.to_thread(CliRunner().invoke, cli_app, command)
+        assert json.loads(again.stdout.strip().splitlines()[-1])["charged"] == 0
+        bad = await asyncio.to_thread(CliRunner().invoke, cli_app, ["voices", "renew", "--as-of", "tomorrow"])
+        assert bad.exit_code != 0
+    finally:
+        get_settings.cache_clear()
+    assert await months_paid(session) == 2

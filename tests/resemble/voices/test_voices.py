@@ -119,6 +119,7 @@ class TestBuild:
         assert body["subscription"]["paid_through"] == body["subscription"]["current_period_end"]
         assert await balance(session, customer.user.id) == before - MONTH_RAPID
 
+        await wait_built(client, customer, voice["uuid"])
         again = await build(client, customer, voice["uuid"])
         assert again.status_code == 200, again.text
         assert again.json()["billing"] is None  # a rebuild within a paid month is free
