@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
@@ -234,7 +235,7 @@ def voices_renew(
         try:
             rate_card = RateCard(settings.resemble_markup_pct, settings.resemble_rates)
             report = await renew_all(create_sessionmaker(engine), rate_card, moment)
-            return dict(report.__dict__)
+            return dataclasses.asdict(report)
         finally:
             await engine.dispose()
 

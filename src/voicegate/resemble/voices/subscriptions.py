@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -149,7 +149,7 @@ class RenewalReport:
 
     def counted(self, outcome: Renewal | None) -> RenewalReport:
         field = "failed" if outcome is None else outcome.value
-        return RenewalReport(**{**self.__dict__, field: getattr(self, field) + 1})
+        return replace(self, **{field: getattr(self, field) + 1})
 
 
 async def renew_all(
@@ -175,9 +175,23 @@ async def renew_all(
         after = batch[-1].id
 
 
-def renewal_due_within(voice: VoiceState, at: datetime) -> timedelta | None:
-    """How long until the next unpaid month starts (None when nothing was ever paid)."""
-    if voice.billing_anchor_at is None or voice.last_paid_index is None:
-        return None
-    _, end = period_bounds(voice.billing_anchor_at, voice.last_paid_index)
-    return end - at
+class VoiceSuspended(InsufficientCredits):
+    """Synthesis with a voice whose month is unpaid (402)."""
+
+
+async def ensure_paid(session: AsyncSession, rate_card: RateCard, voice: VoiceState) -> None:
+    """Refuse a suspended voice with 402, after trying once more to pay its month (credit may be back): a user who
+    tops up can use the voice at once, without waiting for the renewal task."""
+    if voice.suspended_at is None:
+        return
+    outcome = await renew(session, rate_card, voice, utc_now())
+    if outcome in (Renewal.CHARGED, Renewal.ALREADY_PAID, Renewal.NOT_DUE):
+        if outcome is not Renewal.CHARGED:
+            await repository.change(session, voice.id, suspended_at=None)
+            await session.commit()
+        return
+    price = monthly_quote(rate_card, voice.voice_type).charged
+    raise VoiceSuspended(
+        f"Voice {voice.upstream_id} is suspended: its monthly subscription (${price} USD) could not be renewed. "
+        "Add credit and it resumes with the next use."
+    )
