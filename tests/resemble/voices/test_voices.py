@@ -126,7 +126,9 @@ class TestBuild:
         assert await balance(session, customer.user.id) == before - MONTH_RAPID
         months = await session.scalar(select(func.count()).select_from(ProviderResembleVoiceSubscription))
         usages = await session.scalar(
-            select(func.count()).select_from(ProviderResembleUsage).where(ProviderResembleUsage.capability == "voices")
+            select(func.count())
+            .select_from(ProviderResembleUsage)
+            .where(ProviderResembleUsage.capability == "voice_subscriptions")
         )
         assert (months, usages) == (1, 1)
 

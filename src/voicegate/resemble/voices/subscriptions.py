@@ -32,7 +32,7 @@ from voicegate.resemble.voices.repository import VoiceState
 
 log = logging.getLogger(__name__)
 
-CAPABILITY = "voices"
+CAPABILITY = "voice_subscriptions"  # the usage rows of monthly voice charges
 RENEWAL_BATCH = 200
 
 
