@@ -22,6 +22,8 @@ from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.projects.router import router as projects_router
 from voicegate.resemble.tts.router import router as tts_router
 from voicegate.resemble.uploads.router import router as uploads_router
+from voicegate.resemble.voice_design.router import router as voice_design_router
+from voicegate.resemble.voices.router import router as voices_router
 from voicegate.runtime_settings.router import router as runtime_settings_router
 from voicegate.storage.router import router as files_router
 from voicegate.user.router import router as user_router
@@ -75,6 +77,8 @@ def build_router(settings: Settings) -> APIRouter:
     authenticated.include_router(jobs_router)
     authenticated.include_router(projects_router)
     authenticated.include_router(agents_router)
+    authenticated.include_router(voices_router)
+    authenticated.include_router(voice_design_router)
     authenticated.include_router(user_router)
     authenticated.include_router(webhooks_router)
 

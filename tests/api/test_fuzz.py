@@ -57,6 +57,7 @@ class Target:
         self.victim_key_id = http.get(f"/api/v1/admin/users/{self.victim_id}", headers=ADMIN).json()["keys"][0]["id"]
         self._media_url: str | None = None
         self._jobs: dict[str, str] = {}
+        self._owned: dict[str, str] = {}
 
     @property
     def headers(self) -> dict[str, str]:
@@ -77,6 +78,25 @@ class Target:
             self._media_url = str(upload.json()["url"])
         return self._media_url
 
+    def owned(self, what: str) -> str:
+        """An owned voice, a recording of it, or a voice design, made on first use."""
+        if what not in self._owned:
+            if what == "voice":
+                body = {"name": "Fuzz", "consent_text": "I agree to be cloned."}
+                made = self.http.post("/api/v1/resemble/voices", headers=self.headers, json=body)
+                self._owned[what] = str(made.json()["item"]["uuid"])
+            elif what == "recording":
+                fields = {"url": self.media_url, "name": "take", "text": "Hello there."}
+                path = f"/api/v1/resemble/voices/{self.owned('voice')}/recordings"
+                made = self.http.post(path, headers=self.headers, json={"fields": fields})
+                self._owned[what] = str(made.json()["item"]["uuid"])
+            else:
+                body = {"description": "A bright young voice"}
+                made = self.http.post("/api/v1/resemble/voice-design/candidates", headers=self.headers, json=body)
+                self._owned[what] = str(made.json()["design_uuid"])
+            assert made.status_code == 200, made.text
+        return self._owned[what]
+
     def job_id(self, kind_path: str) -> str:
         if kind_path not in self._jobs:
             body = {"audio_url": self.media_url, **SUBMIT_BODIES[kind_path]}
@@ -92,7 +112,9 @@ def fuzzed_app(
 ) -> Iterator[FastAPI]:
     unlimited = {capability.value: "100000/minute" for capability in Capability}  # fuzzing is not a rate test
     app_settings = make_settings(var_dir, database_url, redis_url, storage_settings)
-    app = create_app(app_settings.model_copy(update={"resemble_rate_limits": unlimited}))
+    # The Business plan is on, so the gated routes run their code (closed, they answer a documented 503 by design).
+    opened = {"resemble_rate_limits": unlimited, "resemble_business_plan_active": True, "simulator_plan": "business"}
+    app = create_app(app_settings.model_copy(update=opened))
     assert app.openapi() == schema.raw_schema
     yield app
     asgi.shutdown_lifespans()
@@ -118,7 +140,12 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
     if "job_id" in path and kind in SUBMIT_BODIES:
         path["job_id"] = target.job_id(kind)
     if "voice_uuid" in path:
-        path["voice_uuid"] = SEEDED_VOICE
+        owned = case.path.startswith("/api/v1/resemble/voices/")
+        path["voice_uuid"] = target.owned("voice") if owned else SEEDED_VOICE
+    if "recording_uuid" in path:
+        path["recording_uuid"] = target.owned("recording")
+    if "design_uuid" in path:
+        path["design_uuid"] = target.owned("design")
     if "user_id" in path:
         path["user_id"] = target.victim_id
     if "key_id" in path:

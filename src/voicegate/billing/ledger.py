@@ -91,6 +91,18 @@ async def place_hold(
     return hold
 
 
+async def charge_now(
+    session: AsyncSession, user_id: str, amount: Decimal, correlation_id: str, note: str | None = None
+) -> None:
+    """Take `amount` at once, for a charge with no upstream call to wait for (a voice's monthly renewal).
+    Raises InsufficientCredits (402) when the balance cannot cover it; only flushes."""
+    amount = quantize_usd(amount)
+    if not await _debit(session, user_id, amount):
+        raise InsufficientCredits(f"Insufficient credits: this charge needs ${amount} USD")
+    session.add(_entry(user_id, "charge", -amount, correlation_id, note))
+    await session.flush()
+
+
 async def _settle(session: AsyncSession, hold: CreditHold, status: str) -> bool:
     result = await session.execute(
         update(CreditHold)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -36,6 +38,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(credits_app, name="credits")
 app.add_typer(keys_app, name="keys")
 app.add_typer(settings_app, name="settings")
+voices_app = typer.Typer(help="Cloned voices' monthly billing.", no_args_is_help=True)
+app.add_typer(voices_app, name="voices")
 
 T = TypeVar("T")
 
@@ -284,6 +288,43 @@ def settings_set(
         return next(view for view in views if view.setting.name == name)
 
     _emit(_setting(_with_session(work)), as_json)
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 date-time: {value}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@voices_app.command("renew")
+def voices_renew(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Renew as if it were this ISO 8601 moment (default: now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Charge every live voice's current month once; suspend voices whose owners cannot pay it."""
+    from voicegate.billing.pricing import RateCard
+    from voicegate.resemble.voices.subscriptions import renew_all
+
+    moment = _moment(as_of)
+    settings = get_settings()
+
+    async def run() -> dict[str, Any]:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            rate_card = RateCard(settings.resemble_markup_pct, settings.resemble_rates)
+            report = await renew_all(create_sessionmaker(engine), rate_card, moment)
+            return dataclasses.asdict(report)
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(settings.effective_database_url)
+    _emit(asyncio.run(run()), as_json)
 
 
 def main() -> None:

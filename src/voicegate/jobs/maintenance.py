@@ -1,7 +1,8 @@
 """The in-process scheduler for the embedded default (one process; a worker runs the same tasks in production).
 
 Each task runs on its own period, opens its own session and isolates its failures, so one bad run never stops
-the next. Tasks: release credit holds that never settled, poll open jobs, deliver due outbound webhooks.
+the next. Tasks: release credit holds that never settled, poll open jobs, deliver due outbound webhooks, renew cloned
+voices' monthly subscriptions, and notice voice builds that finished.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voicegate.billing import ledger
 from voicegate.resemble.jobs.tasks import poll_open_jobs
+from voicegate.resemble.voices.tasks import RENEW_EVERY_S, refresh_building_voices, renew_voice_subscriptions
 from voicegate.resources import Resources
 from voicegate.webhooks import service as outbound_webhooks
 
@@ -47,6 +49,8 @@ def schedule(resources: Resources) -> list[tuple[str, float, Callable[[], Awaita
         ("billing.sweep_holds", HOLD_SWEEP_EVERY_S, lambda: sweep_once(resources.sessionmaker)),
         ("jobs.poll_open", resources.settings.job_poll_every_s, lambda: poll_open_jobs(resources)),
         ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(resources)),
+        ("voices.renew_subscriptions", RENEW_EVERY_S, lambda: renew_voice_subscriptions(resources)),
+        ("voices.refresh_builds", resources.settings.job_poll_every_s, lambda: refresh_building_voices(resources)),
     ]
 
 

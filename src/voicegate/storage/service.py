@@ -111,7 +111,7 @@ async def mirror_bytes(
     await session.commit()
     if existing is None or existing.storage_key != asset.storage_key:
         # Someone mirrored the same result first under another key: keep theirs, drop our copy.
-        await _delete_quietly(storage, asset.storage_key)
+        await delete_quietly(storage, asset.storage_key)
     return existing
 
 
@@ -126,7 +126,7 @@ async def find_for_request(
     return (await session.scalars(statement)).first()
 
 
-async def _delete_quietly(storage: StorageBackend, key: str) -> None:
+async def delete_quietly(storage: StorageBackend, key: str) -> None:
     try:
         await storage.delete(key)
     except (StorageError, OSError):

@@ -28,7 +28,7 @@ class Media:
         return (self.filename, self.data, self.content_type)
 
 
-def _form(fields: Mapping[str, Any]) -> dict[str, str]:
+def form_fields(fields: Mapping[str, Any]) -> dict[str, str]:
     """Multipart form values are strings; booleans as Resemble's examples write them."""
     form: dict[str, str] = {}
     for key, value in fields.items():
@@ -45,7 +45,7 @@ def _drop_none(fields: Mapping[str, Any]) -> dict[str, Any]:
 async def create_transcript(
     client: ResembleClient, media: Media, *, callback_url: str | None, query: str | None = None
 ) -> JSONObject:
-    form = _form({"callback_url": callback_url, "query": query})
+    form = form_fields({"callback_url": callback_url, "query": query})
     return await client.request_json(
         "POST", "speech-to-text", data=form, files={"file": media.file()}, idempotent=False, operation="stt.create"
     )
@@ -55,7 +55,7 @@ async def create_enhancement(client: ResembleClient, media: Media, *, options: M
     return await client.request_json(
         "POST",
         "audio_enhancements",
-        data=_form(options),
+        data=form_fields(options),
         files={"audio_file": media.file()},
         idempotent=False,
         operation="enhance.create",
@@ -65,7 +65,7 @@ async def create_enhancement(client: ResembleClient, media: Media, *, options: M
 async def create_edit(
     client: ResembleClient, media: Media, *, options: Mapping[str, Any], callback_url: str | None
 ) -> JSONObject:
-    form = _form({**options, "callback_uri": callback_url})
+    form = form_fields({**options, "callback_uri": callback_url})
     return await client.request_json(
         "POST", "edit", data=form, files={"input_audio": media.file()}, idempotent=False, operation="edit.create"
     )
@@ -80,7 +80,12 @@ async def create_detect(
             "POST", "detect", json=_drop_none({**fields, "url": media.url}), idempotent=False, operation="detect.create"
         )
     return await client.request_json(
-        "POST", "detect", data=_form(fields), files={"file": media.file()}, idempotent=False, operation="detect.create"
+        "POST",
+        "detect",
+        data=form_fields(fields),
+        files={"file": media.file()},
+        idempotent=False,
+        operation="detect.create",
     )
 
 

@@ -11,6 +11,7 @@ from voicegate.db.models.provider_resemble_job import ProviderResembleJob
 from voicegate.db.models.provider_resemble_request import ProviderResembleRequest
 from voicegate.db.models.provider_resemble_resource import ProviderResembleResource
 from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
+from voicegate.db.models.provider_resemble_voice import ProviderResembleVoice, ProviderResembleVoiceSubscription
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
 from voicegate.db.models.user import User
 from voicegate.db.models.webhook_delivery import WebhookDelivery
@@ -27,6 +28,8 @@ __all__ = [
     "ProviderResembleRequest",
     "ProviderResembleResource",
     "ProviderResembleUsage",
+    "ProviderResembleVoice",
+    "ProviderResembleVoiceSubscription",
     "ProviderResembleWebhookEvent",
     "User",
     "WebhookDelivery",

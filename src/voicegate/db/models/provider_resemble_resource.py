@@ -29,3 +29,5 @@ class ProviderResembleResource(IdMixin, CreatedAtMixin, Base):
         ForeignKey("provider_resemble_resource.id", ondelete="CASCADE"), index=True, nullable=True
     )
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    asset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The stored media the object was made from (a voice recording's audio under `voice-recordings/`)."""

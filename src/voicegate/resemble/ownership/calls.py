@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate.db.models import ProviderResembleRequest
 from voicegate.errors import GatewayError, UpstreamRejected
 from voicegate.kit.time import utc_now
-from voicegate.upstream.client import ResembleClient
+from voicegate.upstream.client import Files, ResembleClient
 
 RAW_RESPONSE_CHARS = 20_000  # a list page of agents can be large; the row is evidence, not an archive
 
@@ -50,6 +50,8 @@ async def attempt(
     *,
     json_body: Any = None,
     params: dict[str, str | int] | None = None,
+    data: dict[str, str] | None = None,
+    files: Files | None = None,
 ) -> Outcome:
     """One upstream call that never raises a `GatewayError`: the outcome says what happened. No database work,
     so several can run at once for one session."""
@@ -60,6 +62,8 @@ async def attempt(
             path,
             json=json_body,
             params=params,
+            data=data,
+            files=files,
             idempotent=method in ("GET", "PUT", "DELETE"),
             operation=name.operation,
         )

@@ -43,6 +43,8 @@ ERROR_DESCRIPTIONS = {
     402: "Insufficient credits",
     404: "Unknown object, or someone else's",
     409: "A request with this Idempotency-Key is still running",
+    413: "Media larger than the gateway accepts",
+    415: "Media that is not a supported audio format",
     422: "Invalid fields, an unsafe URL, or Resemble's own validation",
     429: "Rate limit exceeded",
     502: "Resemble upstream error",
