@@ -26,7 +26,7 @@ from voicegate.kit.cache import TtlCache
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
-from voicegate.resemble.tts.service import VOICE_CACHE_ENTRIES, VOICE_CACHE_TTL_S
+from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
@@ -54,8 +54,8 @@ class Resources:
     rate_card: RateCard
     credentials: TtlCache[Principal]
     """Who a credential belongs to, for a few seconds (see `auth.service`)."""
-    voices: TtlCache[bytes]
-    """Serialised voice catalogue pages (see `resemble.tts.service`)."""
+    voices: VoiceCatalogue
+    """The shared account's voice catalogue, a short-lived snapshot (see `resemble.voices.catalogue`)."""
 
 
 def build_upstream(
@@ -137,5 +137,5 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             webhook_http=webhook_http,
             rate_card=RateCard(settings.resemble_markup_pct, settings.resemble_rates),
             credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
-            voices=TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=VOICE_CACHE_ENTRIES),
+            voices=VoiceCatalogue(upstream),
         )
