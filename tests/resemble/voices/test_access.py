@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Customer
 from tests.resemble.agents.conftest import create_agent
-from tests.resemble.jobs.helpers import submit, upload, wait_terminal
+from tests.resemble.jobs.helpers import SUBMIT_BODIES, upload, wait_terminal
 from tests.resemble.projects.conftest import create_project
 from tests.resemble.voices.conftest import A_VOICE, API, STOCK, UNOWNED_CUSTOM, upstream_calls, warm
 from voicegate.db.models import CreditHold, User
@@ -32,25 +32,68 @@ async def holds(session: AsyncSession, customer: Customer) -> int:
     return int(await session.scalar(query) or 0)
 
 
-class TestSynthesize:
+async def speak(
+    client: httpx.AsyncClient, customer: Customer, route: str, voice: str, log: httpx.AsyncClient | None = None
+) -> httpx.Response:
+    """Ask for speech in `voice` through `route`. The setup it needs (a project, an upload) comes first, then the
+    simulator's request log (`log`) is cleared, so it shows only what the request itself sent."""
+    if route == "clip":
+        url = f"{API}/projects/{await create_project(client, customer)}/clips"
+        body: dict = {"fields": {"body": "Chapter one.", "voice_uuid": voice}}
+    elif route == "edit":
+        url = f"{API}/edit"
+        body = {**SUBMIT_BODIES["edit"], "audio_url": (await upload(client, customer))["url"], "voice_uuid": voice}
+    else:
+        url, body = SYNTHESIZE, {"voice_uuid": voice, "text": "Hi"}
+    if log is not None:
+        await log.delete("/_sim/requests")
+    return await client.post(url, json=body, headers=customer.headers)
+
+
+ROUTES = ["synthesize", "clip", "edit"]
+
+
+class TestSpeakingWithAVoice:
     @pytest.mark.parametrize("voice", FORBIDDEN)
-    async def test_b_cannot_speak_with_a_voice_it_may_not_see(
+    @pytest.mark.parametrize("route", ROUTES)
+    async def test_b_cannot_use_a_voice_it_may_not_see(
         self,
         client: httpx.AsyncClient,
         simulator: httpx.AsyncClient,
         session: AsyncSession,
         alice: Customer,
         bob: Customer,
+        route: str,
         voice: str,
     ):
         await warm(client, bob, simulator)
-        answer = await client.post(SYNTHESIZE, json={"voice_uuid": voice, "text": "Hi"}, headers=bob.headers)
+        before = await balance(session, bob)
+        answer = await speak(client, bob, route, voice, log=simulator)
         assert (answer.status_code, answer.json()) == (404, {"detail": "Voice not found"})
         assert await upstream_calls(simulator) == []
-        assert await balance(session, bob) == Decimal("5")
+        assert await balance(session, bob) == before
         assert await holds(session, bob) == 0
 
-    async def test_the_refusal_is_kept_under_an_idempotency_key_only_as_a_refusal(
+    @pytest.mark.parametrize("route", ROUTES)
+    async def test_a_uses_own_voice(self, client: httpx.AsyncClient, alice: Customer, route: str):
+        answer = await speak(client, alice, route, A_VOICE)
+        assert answer.status_code in (200, 201), answer.text
+        if route == "edit":
+            assert (await wait_terminal(client, alice, "edit", answer.json()["job_id"]))["status"] == "completed"
+
+    @pytest.mark.parametrize("route", ROUTES)
+    async def test_b_uses_a_stock_voice(self, client: httpx.AsyncClient, bob: Customer, route: str):
+        answer = await speak(client, bob, route, STOCK[1])
+        assert answer.status_code in (200, 201), answer.text
+
+    async def test_own_voice_needs_no_catalogue(
+        self, client: httpx.AsyncClient, simulator: httpx.AsyncClient, alice: Customer
+    ):
+        answer = await speak(client, alice, "synthesize", A_VOICE, log=simulator)
+        assert answer.status_code == 200, answer.text
+        assert [c["path"] for c in await upstream_calls(simulator)] == ["/synthesize"]
+
+    async def test_a_refusal_under_an_idempotency_key_stays_a_refusal(
         self, client: httpx.AsyncClient, simulator: httpx.AsyncClient, alice: Customer, bob: Customer
     ):
         headers = {**bob.headers, "Idempotency-Key": "try-a-voice"}
@@ -58,67 +101,6 @@ class TestSynthesize:
             answer = await client.post(SYNTHESIZE, json={"voice_uuid": A_VOICE, "text": "Hi"}, headers=headers)
             assert answer.status_code == 404
         assert [c for c in await upstream_calls(simulator) if c["path"].endswith("/synthesize")] == []
-
-    async def test_a_speaks_with_own_voice_without_the_catalogue(
-        self, client: httpx.AsyncClient, simulator: httpx.AsyncClient, session: AsyncSession, alice: Customer
-    ):
-        answer = await client.post(SYNTHESIZE, json={"voice_uuid": A_VOICE, "text": "Mine"}, headers=alice.headers)
-        assert answer.status_code == 200, answer.text
-        assert [c["path"] for c in await upstream_calls(simulator)] == ["/synthesize"]
-        assert await balance(session, alice) < Decimal("5")
-
-    async def test_b_speaks_with_a_stock_voice(self, client: httpx.AsyncClient, bob: Customer):
-        answer = await client.post(SYNTHESIZE, json={"voice_uuid": STOCK[1], "text": "Stock"}, headers=bob.headers)
-        assert answer.status_code == 200, answer.text
-
-
-class TestClips:
-    @pytest.mark.parametrize("voice", FORBIDDEN)
-    async def test_b_cannot_make_a_clip_with_it(
-        self,
-        client: httpx.AsyncClient,
-        simulator: httpx.AsyncClient,
-        session: AsyncSession,
-        alice: Customer,
-        bob: Customer,
-        voice: str,
-    ):
-        project = await create_project(client, bob)
-        await warm(client, bob, simulator)
-        body = {"fields": {"body": "Chapter one.", "voice_uuid": voice}}
-        answer = await client.post(f"{API}/projects/{project}/clips", json=body, headers=bob.headers)
-        assert (answer.status_code, answer.json()) == (404, {"detail": "Voice not found"})
-        assert await upstream_calls(simulator) == []
-        assert await holds(session, bob) == 0
-
-    async def test_a_makes_a_clip_with_own_voice(self, client: httpx.AsyncClient, alice: Customer):
-        project = await create_project(client, alice)
-        body = {"fields": {"body": "Chapter one.", "voice_uuid": A_VOICE}}
-        answer = await client.post(f"{API}/projects/{project}/clips", json=body, headers=alice.headers)
-        assert answer.status_code == 200, answer.text
-
-
-class TestEditJobs:
-    async def test_b_cannot_edit_with_as_voice(
-        self,
-        client: httpx.AsyncClient,
-        simulator: httpx.AsyncClient,
-        session: AsyncSession,
-        alice: Customer,
-        bob: Customer,
-    ):
-        source = await upload(client, bob)
-        await simulator.delete("/_sim/requests")
-        answer = await submit(client, bob, "edit", source["url"], voice_uuid=A_VOICE)
-        assert (answer.status_code, answer.json()) == (404, {"detail": "Voice not found"})
-        assert await upstream_calls(simulator) == []
-        assert await holds(session, bob) == 0
-
-    async def test_a_edits_with_own_voice(self, client: httpx.AsyncClient, alice: Customer):
-        source = await upload(client, alice)
-        answer = await submit(client, alice, "edit", source["url"], voice_uuid=A_VOICE)
-        assert answer.status_code == 201, answer.text
-        assert (await wait_terminal(client, alice, "edit", answer.json()["job_id"]))["status"] == "completed"
 
 
 class TestAgents:
