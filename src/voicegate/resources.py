@@ -26,7 +26,7 @@ from voicegate.kit.cache import TtlCache
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
-from voicegate.resemble.tts.service import VOICE_CACHE_ENTRIES, VOICE_CACHE_TTL_S
+from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.runtime_settings.reader import RuntimeSettings
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.factory import build_storage
@@ -55,8 +55,8 @@ class Resources:
     rate_card: RateCard
     credentials: TtlCache[Principal]
     """Who a credential belongs to, for a few seconds (see `auth.service`)."""
-    voices: TtlCache[bytes]
-    """Serialised voice catalogue pages (see `resemble.tts.service`)."""
+    voices: VoiceCatalogue
+    """The shared account's voice catalogue, a short-lived snapshot (see `resemble.voices.catalogue`)."""
     runtime_settings: RuntimeSettings
     """Admin-switchable settings as last read from the database, for a few seconds (see `runtime_settings`)."""
 
@@ -142,6 +142,6 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             webhook_http=webhook_http,
             rate_card=RateCard(settings.resemble_markup_pct, settings.resemble_rates),
             credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
-            voices=TtlCache(ttl_s=VOICE_CACHE_TTL_S, max_entries=VOICE_CACHE_ENTRIES),
+            voices=VoiceCatalogue(upstream),
             runtime_settings=RuntimeSettings(sessionmaker, settings, ttl_s=settings.runtime_settings_ttl_s),
         )

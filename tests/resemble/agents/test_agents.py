@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,7 @@ from tests.resemble.agents.conftest import (
     upstream_calls,
     webhook_config,
 )
+from tests.resemble.catalogue.conftest import remove_upstream_voice
 from voicegate.db.models import ProviderResembleRequest, ProviderResembleResource
 
 
@@ -65,11 +67,24 @@ class TestAgents:
         assert any(loc[2 : 2 + len(bad)] == bad for loc in locs), locs
         assert await upstream_calls(simulator) == []
 
-    async def test_upstream_validation_is_422_with_resembles_message(
-        self, client: httpx.AsyncClient, customer: Customer
+    async def test_an_unknown_voice_is_404_without_an_upstream_call(
+        self, client: httpx.AsyncClient, customer: Customer, simulator: httpx.AsyncClient
     ):
+        await client.get(f"{API}/tts/voices", headers=customer.headers)  # the catalogue snapshot
+        await simulator.delete("/_sim/requests")
         response = await client.post(
             f"{API}/agents", json={"fields": {"name": "A", "voice_uuid": "nosuchvoice"}}, headers=customer.headers
+        )
+        assert (response.status_code, response.json()) == (404, {"detail": "Voice not found"})
+        assert await upstream_calls(simulator) == []
+
+    async def test_upstream_validation_is_422_with_resembles_message(
+        self, app: FastAPI, client: httpx.AsyncClient, customer: Customer
+    ):
+        await client.get(f"{API}/tts/voices", headers=customer.headers)
+        remove_upstream_voice(app, VOICE_UUID)  # withdrawn at Resemble since the snapshot was taken
+        response = await client.post(
+            f"{API}/agents", json={"fields": {"name": "A", "voice_uuid": VOICE_UUID}}, headers=customer.headers
         )
         assert response.status_code == 422
         assert "voice_uuid" in response.json()["detail"]

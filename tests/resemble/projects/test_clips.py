@@ -6,12 +6,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.downloads import download
 from tests.factories import Customer, create_customer
 from tests.resemble.projects.conftest import PROJECTS, VOICE_UUID, create_clip, create_project, upstream_requests
+from tests.resemble.catalogue.conftest import remove_upstream_voice
 from voicegate.db.models import (
     CreditHold,
     ProviderResembleAsset,
@@ -133,12 +135,14 @@ class TestCreateIsBilledLikeTts:
         assert [r for r in await upstream_requests(simulator, "/clips")] == []
 
     async def test_upstream_rejection_releases_the_hold(
-        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
+        self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
     ):
         project = await create_project(client, customer)
+        await client.get("/api/v1/resemble/tts/voices", headers=customer.headers)  # the catalogue snapshot
+        remove_upstream_voice(app, VOICE_UUID)  # withdrawn at Resemble since: the snapshot still lists it
         response = await client.post(
             f"{PROJECTS}/{project}/clips",
-            json={"fields": {"body": "Hi", "voice_uuid": "unknownvoice"}},
+            json={"fields": {"body": "Hi", "voice_uuid": VOICE_UUID}},
             headers=customer.headers,
         )
         assert response.status_code == 422

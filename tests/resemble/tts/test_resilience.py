@@ -96,11 +96,13 @@ class TestCircuitBreaker:
     async def test_client_errors_do_not_trip_it(
         self, fragile: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
-        _, http = fragile
+        app, http = fragile
         customer = await create_customer(session)
+        sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
+        await sim.post("/_sim/faults", json={"path": "/synthesize", "status": 400, "count": 4})
         for _ in range(4):
-            response = await http.post(URL, json={"voice_uuid": "unknown1", "text": "x"}, headers=customer.headers)
-            assert response.status_code in (400, 404)
+            response = await http.post(URL, json={"voice_uuid": "55592656", "text": "x"}, headers=customer.headers)
+            assert response.status_code == 400
         ok = await http.post(URL, json={"voice_uuid": "55592656", "text": "fine"}, headers=customer.headers)
         assert ok.status_code == 200
 

@@ -176,11 +176,23 @@ class TestCredits:
         assert response.status_code == 502
         assert await balance(session, customer.user.id) == Decimal("10")
 
-    async def test_unknown_voice_passes_upstream_status_through(
-        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
+    async def test_unknown_voice_is_404_before_any_hold_or_synthesis(
+        self, client: httpx.AsyncClient, simulator: httpx.AsyncClient, session: AsyncSession, customer: Customer
     ):
         response = await client.post(URL, json={"voice_uuid": "doesnotexist", "text": "hi"}, headers=customer.headers)
-        assert response.status_code in (400, 404)
+        assert (response.status_code, response.json()) == (404, {"detail": "Voice not found"})
+        assert await balance(session, customer.user.id) == Decimal("10")
+        assert await count(session, CreditHold, customer.user.id) == 0
+        assert await upstream_calls(simulator) == []
+
+    async def test_upstream_rejection_passes_through_and_charges_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, customer: Customer, voice_uuid: str
+    ):
+        state = app.state.resources.simulator.state.simulator
+        with state._lock:  # withdrawn at Resemble since the catalogue snapshot was taken
+            state._voices.pop(voice_uuid)
+        response = await client.post(URL, json={"voice_uuid": voice_uuid, "text": "hi"}, headers=customer.headers)
+        assert response.status_code in (400, 404, 422)
         assert await balance(session, customer.user.id) == Decimal("10")
 
     async def test_fifty_concurrent_requests_never_overdraw(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from voicegate.deps import SettingsDep
+from voicegate.deps import ResourcesDep, SettingsDep
 from voicegate.errors import Unprocessable
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.agents import service
@@ -64,8 +64,9 @@ async def list_agents(scope: ScopeDep, paging: PagingDep) -> dict[str, Any]:
 
 
 @router.post("/agents", response_model=Envelope[AgentRead], responses=ERRORS)
-async def create_agent(scope: ScopeDep, body: AgentCreate, settings: SettingsDep) -> dict[str, Any]:
-    return await service.create_agent(scope, body.fields, allow_private=settings.outbound_allow_private_networks)
+async def create_agent(scope: ScopeDep, body: AgentCreate, resources: ResourcesDep) -> dict[str, Any]:
+    allow_private = resources.settings.outbound_allow_private_networks
+    return await service.create_agent(scope, body.fields, voices=resources.voices, allow_private=allow_private)
 
 
 @router.get("/agents/{agent_uuid}", response_model=Envelope[AgentRead], responses=ERRORS)
@@ -74,9 +75,9 @@ async def get_agent(scope: ScopeDep, agent: AgentDep) -> dict[str, Any]:
 
 
 @router.put("/agents/{agent_uuid}", response_model=Envelope[AgentRead], responses=ERRORS)
-async def update_agent(scope: ScopeDep, agent: AgentDep, body: AgentUpdate, settings: SettingsDep) -> dict[str, Any]:
-    allow_private = settings.outbound_allow_private_networks
-    return await service.update_agent(scope, agent, body.fields, allow_private=allow_private)
+async def update_agent(scope: ScopeDep, agent: AgentDep, body: AgentUpdate, resources: ResourcesDep) -> dict[str, Any]:
+    allow_private = resources.settings.outbound_allow_private_networks
+    return await service.update_agent(scope, agent, body.fields, voices=resources.voices, allow_private=allow_private)
 
 
 @router.delete("/agents/{agent_uuid}", response_model=Deleted, responses=ERRORS)

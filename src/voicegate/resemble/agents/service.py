@@ -22,6 +22,8 @@ from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import CallName, Scope, call
 from voicegate.resemble.ownership.kinds import Kind
 from voicegate.resemble.ownership.repository import OwnedResource
+from voicegate.resemble.voices import access
+from voicegate.resemble.voices.catalogue import VoiceCatalogue
 
 PARENT_FIELD = "agent_uuid"
 
@@ -52,16 +54,26 @@ def _agent_urls(fields: AgentUpdateFields) -> Iterator[tuple[str, str]]:
         yield f"fields.webhooks.{index}.webhook_config.api_schema.url", hook.webhook_config.api_schema.url
 
 
-async def create_agent(scope: Scope, fields: AgentUpdateFields, *, allow_private: bool) -> dict[str, Any]:
+async def create_agent(
+    scope: Scope, fields: AgentUpdateFields, *, voices: VoiceCatalogue, allow_private: bool
+) -> dict[str, Any]:
     await check_urls(_agent_urls(fields), allow_private=allow_private)
+    await _check_voice(scope, fields, voices)
     return await ownership.create(scope, Kind.AGENT, fields.model_dump(exclude_none=True))
 
 
 async def update_agent(
-    scope: Scope, agent: OwnedResource, fields: AgentUpdateFields, *, allow_private: bool
+    scope: Scope, agent: OwnedResource, fields: AgentUpdateFields, *, voices: VoiceCatalogue, allow_private: bool
 ) -> dict[str, Any]:
     await check_urls(_agent_urls(fields), allow_private=allow_private)
+    await _check_voice(scope, fields, voices)
     return await ownership.update(scope, agent, fields.model_dump(exclude_none=True))
+
+
+async def _check_voice(scope: Scope, fields: AgentUpdateFields, voices: VoiceCatalogue) -> None:
+    """An agent speaks with its voice, so it may name only one the caller may use."""
+    if fields.voice_uuid is not None:
+        await access.ensure_usable(scope.session, voices, scope.user_id, fields.voice_uuid)
 
 
 async def _caller_agent(scope: Scope, agent_uuid: str) -> OwnedResource:

@@ -25,6 +25,10 @@ class JobSubmit(BaseModel):
         assert self.audio_url is not None
         return self.audio_url
 
+    def voices(self) -> tuple[str, ...]:
+        """The voices the job speaks with; each must be one the caller may use (`resemble.voices.access`)."""
+        return ()
+
     def options(self) -> dict[str, Any]:
         """Capability fields forwarded to Resemble (everything but the media and our own callback)."""
         return self.model_dump(
@@ -55,6 +59,9 @@ class EditSubmit(AudioRequired):
     original_transcript: str = Field(min_length=1, max_length=5000)
     target_transcript: str = Field(min_length=1, max_length=5000)
     voice_uuid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+    def voices(self) -> tuple[str, ...]:
+        return (self.voice_uuid,)
 
 
 class AnyMediaSubmit(JobSubmit):

@@ -42,6 +42,8 @@ from voicegate.resemble.jobs.kinds import (
     upstream_id_of,
 )
 from voicegate.resemble.jobs.schemas import JobSubmit
+from voicegate.resemble.voices import access
+from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.resources import Resources
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
@@ -67,6 +69,7 @@ class JobDeps:
     outbound: httpx.AsyncClient
     settings: Settings
     rate_card: RateCard
+    voices: VoiceCatalogue
 
 
 def job_deps(resources: Resources, session: AsyncSession) -> JobDeps:
@@ -78,12 +81,15 @@ def job_deps(resources: Resources, session: AsyncSession) -> JobDeps:
         outbound=resources.media_http,
         settings=resources.settings,
         rate_card=resources.rate_card,
+        voices=resources.voices,
     )
 
 
 async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) -> dict[str, Any]:
     """Hold credit for an estimate, hand the job to Resemble, and record it; nothing is sent if credit is short."""
     session, settings = deps.session, deps.settings
+    for voice_uuid in body.voices():
+        await access.ensure_speakable(session, deps.voices, deps.rate_card, user_id, voice_uuid)
     if body.callback_uri:
         await netguard.check_public_url(
             body.callback_uri, allow_private=settings.outbound_allow_private_networks, field="callback_uri"

@@ -59,6 +59,20 @@ async def find(session: AsyncSession, kind: Kind, upstream_id: str, user_id: str
     return _plain(found[0], found[1]) if found else None
 
 
+async def owner_of(session: AsyncSession, kind: Kind, upstream_id: str) -> OwnedResource | None:
+    """Whoever holds the live row for `(kind, upstream_id)`, if anyone (one lookup on the unique index)."""
+    row = await session.scalar(
+        select(Row).where(Row.kind == kind.value, Row.upstream_id == upstream_id, Row.deleted_at.is_(None))
+    )
+    return _plain(row) if row is not None else None
+
+
+async def live_of_kind(session: AsyncSession, kind: Kind) -> list[OwnedResource]:
+    """Every user's live rows of a top-level `kind`, oldest first (for lists that must hide others' objects)."""
+    query = select(Row).where(Row.kind == kind.value, Row.deleted_at.is_(None)).order_by(Row.created_at, Row.id)
+    return [_plain(row) for row in (await session.scalars(query)).all()]
+
+
 def _live(kind: Kind, user_id: str, parent_id: str | None) -> Select[Row, Row]:
     parent = aliased(Row)
     query = select(Row, parent).outerjoin(parent, Row.parent_id == parent.id)

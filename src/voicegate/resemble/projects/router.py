@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from voicegate.billing import idempotency
-from voicegate.deps import IdempotencyKeyHeader, RateCardDep, SettingsDep, StorageDep
+from voicegate.deps import IdempotencyKeyHeader, RateCardDep, ResourcesDep, SettingsDep, StorageDep
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.dependencies import Owned, ScopeDep
@@ -78,6 +78,7 @@ async def create_clip(
     settings: SettingsDep,
     storage: StorageDep,
     rate_card: RateCardDep,
+    resources: ResourcesDep,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> dict[str, Any]:
@@ -88,6 +89,7 @@ async def create_clip(
         rate_card=rate_card,
         hold_ttl=timedelta(seconds=settings.hold_ttl_s),
         presign_ttl=timedelta(seconds=settings.presign_ttl_s),
+        voices=resources.voices,
     )
     outcome = await idempotency.run_once(
         scope.session,

@@ -17,6 +17,7 @@ from voicegate.resemble.ownership.kinds import SPECS, Kind
 from voicegate.resemble.ownership.repository import OwnedResource
 from voicegate.resemble.projects.schemas import ClipFields, ProjectCreate, ProjectUpdate
 from voicegate.resemble.tts.service import TtsDeps, billed_synthesis, estimate_text
+from voicegate.resemble.voices import access
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,13 @@ async def update_project(scope: Scope, project: OwnedResource, body: ProjectUpda
 
 
 async def create_clip(deps: TtsDeps, scope: Scope, project: OwnedResource, fields: ClipFields) -> dict[str, Any]:
-    """Synthesize a clip in `project`, billed and mirrored exactly like `/tts/synthesize`.
+    """Synthesize a clip in `project` with a voice the caller may use, billed and mirrored like `/tts/synthesize`.
 
     The clip's ownership row is written in the charge's transaction. When the clip exists upstream but that
     transaction does not happen (a malformed answer, the database failing), the clip is deleted upstream again and
     the hold released, so neither an unowned clip nor a held credit is left behind.
     """
+    await access.ensure_speakable(scope.session, deps.voices, deps.rate_card, scope.user_id, fields.voice_uuid)
     payload = {**fields.model_dump(exclude_none=True), "raw": True}  # raw: the audio comes back in the answer
     path = SPECS[Kind.CLIP].collection_path(project.upstream_id)
     created: dict[str, str] = {}

@@ -19,15 +19,18 @@ from voicegate.deps import (
 from voicegate.errors import described
 from voicegate.kit.jsonresponse import json_response
 from voicegate.ratelimit.dependencies import RateLimit
+from voicegate.resemble.ownership.dependencies import ScopeDep
+from voicegate.resemble.ownership.kinds import UPSTREAM_ID_PATTERN
 from voicegate.resemble.tts import service
 from voicegate.resemble.tts.schemas import SynthesizeCreate, SynthesizeRead, VoiceItem, VoicePage
+from voicegate.resemble.voices import catalogue
 
 router = APIRouter(prefix="/resemble/tts", tags=["text-to-speech"])
 
 ERRORS = described(
     {
         402: "Insufficient credits",
-        404: "Unknown voice",
+        404: "Unknown voice, or another user's",
         409: "The same Idempotency-Key is still running",
         429: "Rate limit exceeded",
         502: "Resemble upstream error",
@@ -45,6 +48,7 @@ async def synthesize(
     upstream: UpstreamDep,
     storage: StorageDep,
     rate_card: RateCardDep,
+    resources: ResourcesDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     deps = service.TtsDeps(
@@ -54,6 +58,7 @@ async def synthesize(
         rate_card=rate_card,
         hold_ttl=timedelta(seconds=settings.hold_ttl_s),
         presign_ttl=timedelta(seconds=settings.presign_ttl_s),
+        voices=resources.voices,
     )
     outcome = await idempotency.run_once(
         session,
@@ -70,17 +75,18 @@ async def synthesize(
 
 @router.get("/voices", response_model=VoicePage, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))])
 async def list_voices(
+    scope: ScopeDep,
     resources: ResourcesDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=10, le=1000)] = 10,
 ) -> dict[str, Any]:
-    return await service.list_voices(resources.upstream, resources.voices, page, page_size)
+    return await catalogue.list_page(scope, resources.voices, page=page, page_size=page_size)
 
 
 @router.get(
     "/voices/{voice_uuid}", response_model=VoiceItem, responses=ERRORS, dependencies=[Depends(RateLimit("voices"))]
 )
 async def get_voice(
-    resources: ResourcesDep, voice_uuid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    scope: ScopeDep, resources: ResourcesDep, voice_uuid: Annotated[str, Path(pattern=UPSTREAM_ID_PATTERN)]
 ) -> dict[str, Any]:
-    return await service.get_voice(resources.upstream, resources.voices, voice_uuid)
+    return await catalogue.get(scope, resources.voices, voice_uuid)

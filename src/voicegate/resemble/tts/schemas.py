@@ -72,7 +72,7 @@ class Voice(BaseModel):
 
 
 class VoicePage(BaseModel):
-    """Resemble's page of voices, as it answers it."""
+    """A page of the voices the caller may use, in Resemble's envelope; the counts cover only those voices."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -80,6 +80,7 @@ class VoicePage(BaseModel):
     page: int | None = None
     num_pages: int | None = None
     page_size: int | None = None
+    total_count: int | None = None
     items: list[Voice]
 
 

@@ -1,4 +1,4 @@
-"""Text-to-speech: one billed synthesis, mirrored to `tts-output/`, and the free voice catalogue."""
+"""Text-to-speech: one billed synthesis with a voice the caller may use, mirrored to `tts-output/`."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import Unprocessable, UpstreamError
-from voicegate.kit.cache import TtlCache
 from voicegate.kit.time import isoformat_z
 from voicegate.resemble.metering import billing_view, metered_call
 from voicegate.resemble.tts.schemas import SynthesizeCreate
+from voicegate.resemble.voices import access
+from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.retention import AssetClass
@@ -42,6 +42,7 @@ class TtsDeps:
     rate_card: RateCard
     hold_ttl: timedelta
     presign_ttl: timedelta
+    voices: VoiceCatalogue
 
 
 def upstream_payload(body: SynthesizeCreate) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
 
 async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dict[str, Any]:
     payload = upstream_payload(body)
+    await access.ensure_speakable(deps.session, deps.voices, deps.rate_card, user_id, body.voice_uuid)
     return await billed_synthesis(
         deps,
         user_id,
@@ -184,30 +186,3 @@ def _format(result: dict[str, Any], requested: str) -> str:
 
 def _without_audio(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "audio_content"}
-
-
-# The voice catalogue belongs to the shared upstream account and changes rarely; answering repeated browsing from
-# memory for a short while spares Resemble and keeps listing fast. Errors are never cached. Pages are kept
-# serialised, so no caller can change what the next one reads.
-VOICE_CACHE_TTL_S = 30.0
-VOICE_CACHE_ENTRIES = 2_000
-
-
-async def _cached(cache: TtlCache[bytes], key: str, fetch: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    hit = cache.get(key)
-    if hit is not None:
-        loaded: dict[str, Any] = orjson.loads(hit)
-        return loaded
-    fresh = await fetch()
-    cache.put(key, orjson.dumps(fresh), tag="voices")
-    return fresh
-
-
-async def list_voices(upstream: ResembleClient, cache: TtlCache[bytes], page: int, page_size: int) -> dict[str, Any]:
-    return await _cached(
-        cache, f"voices:{page}:{page_size}", lambda: upstream.list_voices(page=page, page_size=page_size)
-    )
-
-
-async def get_voice(upstream: ResembleClient, cache: TtlCache[bytes], voice_uuid: str) -> dict[str, Any]:
-    return await _cached(cache, f"voice:{voice_uuid}", lambda: upstream.get_voice(voice_uuid))
