@@ -16,6 +16,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
@@ -187,3 +189,20 @@ async def metered_call(
             log.exception("keep_result_failed", extra={"provider_request_id": request.id})
     usage = await settle_request(session, request, hold, quote, raw, latency_ms, rows)
     return Metered(request=request, usage=usage), result
+
+
+async def abandon(session: AsyncSession, request_id: str, *, reason: str) -> None:
+    """Close a request whose upstream result was undone before its charge was written: give back its hold (the
+    sweep would, but only after HOLD_TTL_S) and mark it failed. The database may be what failed, so a failure
+    here is logged, not raised."""
+    try:
+        hold = await session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
+        if hold is not None:
+            await ledger.release(session, hold, note=reason)
+        request = await session.get(ProviderResembleRequest, request_id)
+        if request is not None and request.status == "pending":
+            request.status, request.completed_at, request.error = "failed", utc_now(), reason[:500]
+        await session.commit()
+    except SQLAlchemyError:
+        await session.rollback()
+        log.exception("abandoned_request_not_closed", extra={"provider_request_id": request_id})

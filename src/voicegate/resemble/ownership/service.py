@@ -95,6 +95,22 @@ async def compensate(
         log.critical("ownership_write_failed_orphan_left", extra={**event, "error": str(outcome.error.detail)})
 
 
+async def undo_create(
+    scope: Scope, kind: Kind, upstream_id: str, *, parent: OwnedResource | None, cause: BaseException
+) -> bool:
+    """After the transaction that was to record a new object failed: delete the object upstream, unless its row
+    was committed after all (the failure came later). Returns whether the object was undone."""
+    await scope.session.rollback()
+    try:
+        recorded = await repository.is_recorded(scope.session, kind, upstream_id)
+    except SQLAlchemyError:
+        recorded = False
+    if recorded:
+        return False
+    await compensate(scope, kind, upstream_id, parent=parent, cause=cause)
+    return True
+
+
 async def fetch(scope: Scope, resource: OwnedResource) -> dict[str, Any]:
     """Resemble's answer for one owned object; an upstream 404 retires the row and answers 404."""
     spec = SPECS[resource.kind]

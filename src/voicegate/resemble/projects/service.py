@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from voicegate.billing import ledger
-from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleResource
+from voicegate.db.models import ProviderResembleResource
 from voicegate.errors import UpstreamError
-from voicegate.kit.time import utc_now
-from voicegate.resemble.ownership import repository
+from voicegate.resemble import metering
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import Scope
 from voicegate.resemble.ownership.kinds import SPECS, Kind
 from voicegate.resemble.ownership.repository import OwnedResource
 from voicegate.resemble.projects.schemas import ClipFields, ProjectCreate, ProjectUpdate
 from voicegate.resemble.tts.service import TtsDeps, billed_synthesis, estimate_text
-
-log = logging.getLogger(__name__)
 
 
 async def create_project(scope: Scope, body: ProjectCreate) -> dict[str, Any]:
@@ -102,31 +96,6 @@ def _as_synthesis(item: dict[str, Any], fields: ClipFields) -> dict[str, Any]:
 
 
 async def _undo_clip(scope: Scope, project: OwnedResource, created: dict[str, str], cause: BaseException) -> None:
-    session = scope.session
-    await session.rollback()
-    try:
-        recorded = await repository.is_recorded(session, Kind.CLIP, created["clip"])
-    except SQLAlchemyError:
-        recorded = False
-    if recorded:  # the charge and the row were committed; the failure came after
-        return
-    await ownership.compensate(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
-    if "request" in created:
-        await _release_hold(scope, created["request"])
-
-
-async def _release_hold(scope: Scope, request_id: str) -> None:
-    """Give back the credit held for a clip that was undone (the sweep would, but only after HOLD_TTL_S), and
-    close its request row as failed."""
-    try:
-        hold = await scope.session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
-        if hold is not None:
-            await ledger.release(scope.session, hold, note="clip undone: its owner could not be recorded")
-        request = await scope.session.get(ProviderResembleRequest, request_id)
-        if request is not None and request.status == "pending":
-            request.status, request.completed_at = "failed", utc_now()
-            request.error = "clip deleted again: its ownership could not be recorded"
-        await scope.session.commit()
-    except SQLAlchemyError:
-        await scope.session.rollback()
-        log.exception("clip_hold_not_released", extra={"provider_request_id": request_id})
+    undone = await ownership.undo_create(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
+    if undone and "request" in created:
+        await metering.abandon(scope.session, created["request"], reason="clip undone: its owner could not be recorded")
