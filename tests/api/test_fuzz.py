@@ -6,7 +6,8 @@ user with credit (as the admin on admin routes). Every answer must be free of 5x
 schema. Hypothesis is derandomized, so a failure reproduces on the next run.
 
 Random ids and URLs almost never name anything, so a valid (positive) case has its ids replaced by real ones made
-on first use: a job of every kind, an uploaded file, a seeded voice, a second user for the admin routes. Invalid
+on first use: a job of every kind, an uploaded file, an enrolled identity, a seeded voice, a second user for the
+admin routes. Invalid
 cases are sent as generated.
 """
 
@@ -58,6 +59,7 @@ class Target:
         self.victim_key_id = http.get(f"/api/v1/admin/users/{self.victim_id}", headers=ADMIN).json()["keys"][0]["id"]
         self._media_url: str | None = None
         self._jobs: dict[str, str] = {}
+        self._identity: str | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -77,6 +79,15 @@ class Target:
             assert upload.status_code == 201, upload.text
             self._media_url = str(upload.json()["url"])
         return self._media_url
+
+    @property
+    def identity_id(self) -> str:
+        if self._identity is None:
+            body = {"name": "fuzz", "url": self.media_url}
+            enrolled = self.http.post("/api/v1/resemble/identity/enroll", headers=self.headers, json=body)
+            assert enrolled.status_code == 200, enrolled.text
+            self._identity = str(enrolled.json()["item"]["uuid"])
+        return self._identity
 
     def job_id(self, kind_path: str) -> str:
         if kind_path not in self._jobs:
@@ -128,6 +139,8 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
         path["job_id"] = target.job_id(kind)
     if "voice_uuid" in path:
         path["voice_uuid"] = SEEDED_VOICE
+    if "identity_id" in path:
+        path["identity_id"] = target.identity_id
     if "user_id" in path:
         path["user_id"] = target.victim_id
     if "key_id" in path:
@@ -139,6 +152,8 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
     if isinstance(case.body, dict):
         if "audio_url" in case.body:
             case.body["audio_url"] = target.media_url
+        if "url" in case.body and case.path.startswith("/api/v1/resemble/identity/"):
+            case.body["url"] = target.media_url
         if case.path.endswith("/synthesize"):
             case.body["voice_uuid"] = SEEDED_VOICE
         case.body.pop("callback_uri", None)  # a random host fails the SSRF guard before anything else runs
