@@ -7,8 +7,7 @@ schema. Hypothesis is derandomized, so a failure reproduces on the next run.
 
 Random ids and URLs almost never name anything, so a valid (positive) case has its ids replaced by real ones made
 on first use: a job of every kind, an uploaded file, an enrolled identity, a seeded voice, a second user for the
-admin routes. Invalid
-cases are sent as generated.
+admin routes. Invalid cases are sent as generated.
 """
 
 from __future__ import annotations
