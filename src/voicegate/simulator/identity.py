@@ -34,6 +34,7 @@ from .intake import (
     enum_field,
     file_field,
     number_field,
+    page_query,
     paged,
     read_body,
     str_field,
@@ -42,7 +43,7 @@ from .intake import (
 )
 from .jobs import FetchError, media_url
 from .media import MediaError, probe
-from .params import FieldErrors, int_query
+from .params import FieldErrors
 from .state import get_state
 
 router = APIRouter(prefix="/api/v2")
@@ -207,12 +208,7 @@ async def search_identities(request: Request) -> dict[str, Any]:
 
 @router.get("/identity")
 async def list_identities(request: Request) -> dict[str, Any]:
-    errors = FieldErrors()
-    page = int_query(request.query_params, "page", errors, default=1, minimum=1)
-    size = int_query(request.query_params, "page_size", errors, default=10, minimum=10, maximum=1000)
-    errors.raise_if_any()
-    assert page is not None
-    assert size is not None
+    page, size = page_query({"page": "1", **request.query_params})  # page is optional here, 1 by default
     needle = (request.query_params.get("search") or "").lower()
     registry, key = _identities(request)
     items = [entry.item for entry in reversed(registry.all(key)) if needle in entry.item["name"].lower()]

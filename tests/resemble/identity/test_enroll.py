@@ -56,21 +56,6 @@ class TestEnroll:
         # A fresh link to the same stored object, not the caller's own (possibly expiring) link.
         assert unquote(urlsplit(sent["json"]["url"]).path).endswith(unquote(urlsplit(url).path).rsplit("/", 1)[-1])
 
-    async def test_another_users_upload_is_404_without_an_upstream_call_or_charge(
-        self,
-        client: httpx.AsyncClient,
-        session: AsyncSession,
-        alice: Customer,
-        bob: Customer,
-        simulator: httpx.AsyncClient,
-    ):
-        url = await uploaded(client, alice)
-        response = await client.post(f"{IDENTITY}/enroll", json={"name": "Ann", "url": url}, headers=bob.headers)
-        assert response.status_code == 404
-        assert response.json() == {"detail": "Media not found"}
-        assert await upstream_calls(simulator) == []
-        assert await balance(session, bob) == Decimal("5")
-
     async def test_non_audio_upload_is_415_and_costs_nothing(
         self, client: httpx.AsyncClient, session: AsyncSession, alice: Customer, simulator: httpx.AsyncClient
     ):

@@ -3,6 +3,8 @@ and B's attempts on A's never reach Resemble."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -10,7 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Customer
-from tests.resemble.identity.conftest import IDENTITY, account_identities, enroll, search, upstream_calls
+from tests.resemble.identity.conftest import (
+    IDENTITY,
+    account_identities,
+    balance,
+    enroll,
+    search,
+    uploaded,
+    upstream_calls,
+)
 from voicegate.db.models import ProviderResembleResource
 
 
@@ -110,6 +120,22 @@ class TestTwoUsersOneAccount:
         assert "Alice" not in found.text
         assert sorted(await account_identities(app.state.resources.upstream)) == sorted([theirs, mine])
         assert (await client.get(f"{IDENTITY}/{theirs}", headers=alice.headers)).status_code == 200
+
+    @pytest.mark.parametrize("route", ["enroll", "search"])
+    async def test_b_cannot_use_as_upload_and_nothing_is_sent_or_charged(
+        self,
+        client: httpx.AsyncClient,
+        session: AsyncSession,
+        alice: Customer,
+        bob: Customer,
+        simulator: httpx.AsyncClient,
+        route: str,
+    ):
+        body = {"url": await uploaded(client, alice), **({"name": "Ann"} if route == "enroll" else {})}
+        response = await client.post(f"{IDENTITY}/{route}", json=body, headers=bob.headers)
+        assert (response.status_code, response.json()) == (404, {"detail": "Media not found"})
+        assert await upstream_calls(simulator) == []
+        assert await balance(session, bob) == Decimal("5")
 
     async def test_an_unknown_id_is_the_same_404(self, client: httpx.AsyncClient, bob: Customer):
         response = await client.get(f"{IDENTITY}/0123456789abcdef", headers=bob.headers)

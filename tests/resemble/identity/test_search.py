@@ -126,20 +126,6 @@ class TestBillingAndFaults:
         assert len(await searches_sent(simulator)) == 1
         assert await balance(session, alice) == Decimal("5") - ENROLL_CHARGE - SEARCH_CHARGE
 
-    async def test_anothers_upload_is_404_without_an_upstream_call_or_charge(
-        self,
-        client: httpx.AsyncClient,
-        session: AsyncSession,
-        alice: Customer,
-        bob: Customer,
-        simulator: httpx.AsyncClient,
-    ):
-        url = await uploaded(client, alice)
-        response = await client.post(f"{IDENTITY}/search", json={"url": url}, headers=bob.headers)
-        assert response.status_code == 404
-        assert await searches_sent(simulator) == []
-        assert await balance(session, bob) == Decimal("5")
-
     @pytest.mark.parametrize("mode", ["status", "reset", "malformed"])
     async def test_upstream_fault_is_502_and_charges_nothing(
         self,

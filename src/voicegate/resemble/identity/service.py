@@ -133,14 +133,7 @@ async def list_page(scope: Scope, *, page: int, page_size: int) -> dict[str, Any
     session = scope.session
     items = await repository.page(session, scope.user_id, offset=(page - 1) * page_size, limit=page_size)
     total = await ownership_repository.count(session, Kind.IDENTITY, scope.user_id, parent_id=None)
-    return {
-        "success": True,
-        "page": page,
-        "num_pages": max(1, math.ceil(total / page_size)),
-        "page_size": page_size,
-        "total_count": total,
-        "items": items,
-    }
+    return ownership.page_envelope(items, page=page, page_size=page_size, total=total)
 
 
 async def _source_url(deps: IdentityDeps, url: str) -> str:

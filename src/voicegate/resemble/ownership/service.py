@@ -183,6 +183,11 @@ async def list_page(
     items = [item_of(outcome.result or {}) for outcome in outcomes]
     if parent_as is not None:
         items = [{**item, parent_as: row.parent_upstream_id} for item, row in zip(items, rows, strict=True)]
+    return page_envelope(items, page=page, page_size=page_size, total=total)
+
+
+def page_envelope(items: list[dict[str, Any]], *, page: int, page_size: int, total: int) -> dict[str, Any]:
+    """The list shape of every owned kind, as Resemble pages its own lists."""
     return {
         "success": True,
         "page": page,
