@@ -17,6 +17,7 @@ from voicegate.config import Settings
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.resemble.agents.router import router as agents_router
+from voicegate.resemble.identity.router import router as identity_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.projects.router import router as projects_router
@@ -79,6 +80,7 @@ def build_router(settings: Settings) -> APIRouter:
     authenticated.include_router(agents_router)
     authenticated.include_router(voices_router)
     authenticated.include_router(voice_design_router)
+    authenticated.include_router(identity_router)
     authenticated.include_router(user_router)
     authenticated.include_router(webhooks_router)
 

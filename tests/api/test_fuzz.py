@@ -6,8 +6,8 @@ user with credit (as the admin on admin routes). Every answer must be free of 5x
 schema. Hypothesis is derandomized, so a failure reproduces on the next run.
 
 Random ids and URLs almost never name anything, so a valid (positive) case has its ids replaced by real ones made
-on first use: a job of every kind, an uploaded file, a seeded voice, a second user for the admin routes. Invalid
-cases are sent as generated.
+on first use: a job of every kind, an uploaded file, an enrolled identity, a seeded voice, a second user for the
+admin routes. Invalid cases are sent as generated.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Target:
         self._media_url: str | None = None
         self._jobs: dict[str, str] = {}
         self._owned: dict[str, str] = {}
+        self._identity: str | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -96,6 +97,15 @@ class Target:
                 self._owned[what] = str(made.json()["design_uuid"])
             assert made.status_code == 200, made.text
         return self._owned[what]
+
+    @property
+    def identity_id(self) -> str:
+        if self._identity is None:
+            body = {"name": "fuzz", "url": self.media_url}
+            enrolled = self.http.post("/api/v1/resemble/identity/enroll", headers=self.headers, json=body)
+            assert enrolled.status_code == 200, enrolled.text
+            self._identity = str(enrolled.json()["item"]["uuid"])
+        return self._identity
 
     def job_id(self, kind_path: str) -> str:
         if kind_path not in self._jobs:
@@ -146,6 +156,8 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
         path["recording_uuid"] = target.owned("recording")
     if "design_uuid" in path:
         path["design_uuid"] = target.owned("design")
+    if "identity_id" in path:
+        path["identity_id"] = target.identity_id
     if "user_id" in path:
         path["user_id"] = target.victim_id
     if "key_id" in path:
@@ -157,6 +169,8 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
     if isinstance(case.body, dict):
         if "audio_url" in case.body:
             case.body["audio_url"] = target.media_url
+        if "url" in case.body and case.path.startswith("/api/v1/resemble/identity/"):
+            case.body["url"] = target.media_url
         if case.path.endswith("/synthesize"):
             case.body["voice_uuid"] = SEEDED_VOICE
         case.body.pop("callback_uri", None)  # a random host fails the SSRF guard before anything else runs

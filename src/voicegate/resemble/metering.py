@@ -191,10 +191,10 @@ async def metered_call(
     return Metered(request=request, usage=usage), result
 
 
-async def abandon_request(session: AsyncSession, request_id: str, *, reason: str) -> None:
-    """Give back the credit held for a request whose result will not be charged (undone after the upstream call,
-    or settled by a concurrent request), and close its request row as failed. The hold sweep would release it
-    too, but only after its TTL. Commits; a database failure here is logged, and the sweep remains the net."""
+async def abandon(session: AsyncSession, request_id: str, *, reason: str) -> None:
+    """Close a request whose upstream result was undone before its charge was written: give back its hold (the
+    sweep would, but only after HOLD_TTL_S) and mark it failed. The database may be what failed, so a failure
+    here is logged, not raised."""
     try:
         hold = await session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
         if hold is not None:
@@ -205,4 +205,4 @@ async def abandon_request(session: AsyncSession, request_id: str, *, reason: str
         await session.commit()
     except SQLAlchemyError:
         await session.rollback()
-        log.exception("hold_not_released", extra={"provider_request_id": request_id})
+        log.exception("abandoned_request_not_closed", extra={"provider_request_id": request_id})

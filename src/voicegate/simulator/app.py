@@ -35,6 +35,8 @@ from . import (
 )
 from .accounts import Accounts
 from .errors import install_error_handlers
+from .identity import Identities
+from .identity import router as identity_router
 from .jobs import JobEngine
 from .middleware import SimulatorMiddleware
 from .plans import DEFAULT_PLAN, PLANS, Plan
@@ -105,6 +107,7 @@ def create_simulator_app(
     app = FastAPI(title="Resemble simulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.simulator = state
     app.state.accounts = Accounts()
+    app.state.identities = Identities()
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
@@ -119,6 +122,7 @@ def create_simulator_app(
     app.include_router(projects.router)
     app.include_router(agents.router)
     app.include_router(knowledge.router)
+    app.include_router(identity_router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
 

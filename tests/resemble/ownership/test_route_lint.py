@@ -10,11 +10,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from voicegate.resemble.agents.router import router as agents_router
+from voicegate.resemble.identity.router import router as identity_router
 from voicegate.resemble.projects.router import router as projects_router
 
-OWNED_ROUTERS = (projects_router, agents_router)
+OWNED_ROUTERS = (projects_router, agents_router, identity_router)
 OWNED_PREFIXES = tuple(
-    f"/api/v1/resemble/{name}" for name in ("projects", "agents", "agent-tools", "agent-webhooks", "knowledge-base")
+    f"/api/v1/resemble/{name}"
+    for name in ("projects", "agents", "agent-tools", "agent-webhooks", "knowledge-base", "identity")
 )
 ROUTES = [route for router in OWNED_ROUTERS for route in router.routes if isinstance(route, APIRoute)]
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.downloads import download
 from tests.factories import Customer, create_customer
-from tests.resemble.projects.conftest import PROJECTS, VOICE_UUID, create_clip, create_project, upstream_requests
 from tests.resemble.catalogue.conftest import remove_upstream_voice
+from tests.resemble.projects.conftest import PROJECTS, VOICE_UUID, create_clip, create_project, upstream_requests
 from voicegate.db.models import (
     CreditHold,
     ProviderResembleAsset,

@@ -95,6 +95,22 @@ async def compensate(
         log.critical("ownership_write_failed_orphan_left", extra={**event, "error": str(outcome.error.detail)})
 
 
+async def undo_create(
+    scope: Scope, kind: Kind, upstream_id: str, *, parent: OwnedResource | None, cause: BaseException
+) -> bool:
+    """After the transaction that was to record a new object failed: delete the object upstream, unless its row
+    was committed after all (the failure came later). Returns whether the object was undone."""
+    await scope.session.rollback()
+    try:
+        recorded = await repository.is_recorded(scope.session, kind, upstream_id)
+    except SQLAlchemyError:
+        recorded = False
+    if recorded:
+        return False
+    await compensate(scope, kind, upstream_id, parent=parent, cause=cause)
+    return True
+
+
 async def fetch(scope: Scope, resource: OwnedResource) -> dict[str, Any]:
     """Resemble's answer for one owned object; an upstream 404 retires the row and answers 404."""
     spec = SPECS[resource.kind]
@@ -167,6 +183,11 @@ async def list_page(
     items = [item_of(outcome.result or {}) for outcome in outcomes]
     if parent_as is not None:
         items = [{**item, parent_as: row.parent_upstream_id} for item, row in zip(items, rows, strict=True)]
+    return page_envelope(items, page=page, page_size=page_size, total=total)
+
+
+def page_envelope(items: list[dict[str, Any]], *, page: int, page_size: int, total: int) -> dict[str, Any]:
+    """The list shape of every owned kind, as Resemble pages its own lists."""
     return {
         "success": True,
         "page": page,

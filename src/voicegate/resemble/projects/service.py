@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from voicegate.db.models import ProviderResembleResource
 from voicegate.errors import UpstreamError
-from voicegate.resemble.metering import abandon_request
-from voicegate.resemble.ownership import repository
+from voicegate.resemble import metering
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import Scope
 from voicegate.resemble.ownership.kinds import SPECS, Kind
@@ -18,8 +16,6 @@ from voicegate.resemble.ownership.repository import OwnedResource
 from voicegate.resemble.projects.schemas import ClipFields, ProjectCreate, ProjectUpdate
 from voicegate.resemble.tts.service import TtsDeps, billed_synthesis, estimate_text
 from voicegate.resemble.voices import access
-
-log = logging.getLogger(__name__)
 
 
 async def create_project(scope: Scope, body: ProjectCreate) -> dict[str, Any]:
@@ -102,16 +98,6 @@ def _as_synthesis(item: dict[str, Any], fields: ClipFields) -> dict[str, Any]:
 
 
 async def _undo_clip(scope: Scope, project: OwnedResource, created: dict[str, str], cause: BaseException) -> None:
-    session = scope.session
-    await session.rollback()
-    try:
-        recorded = await repository.is_recorded(session, Kind.CLIP, created["clip"])
-    except SQLAlchemyError:
-        recorded = False
-    if recorded:  # the charge and the row were committed; the failure came after
-        return
-    await ownership.compensate(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
-    if "request" in created:
-        await abandon_request(
-            scope.session, created["request"], reason="clip deleted again: its owner could not be recorded"
-        )
+    undone = await ownership.undo_create(scope, Kind.CLIP, created["clip"], parent=project, cause=cause)
+    if undone and "request" in created:
+        await metering.abandon(scope.session, created["request"], reason="clip undone: its owner could not be recorded")

@@ -18,7 +18,8 @@ from voicegate.errors import GatewayError, UpstreamError
 from voicegate.kit import media
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import isoformat_z, utc_now
-from voicegate.resemble.metering import abandon_request, billing_view, metered_call
+from voicegate.resemble import metering
+from voicegate.resemble.metering import billing_view, metered_call
 from voicegate.resemble.ownership import repository as owned
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.kinds import SPECS, Kind
@@ -231,14 +232,8 @@ async def promote(deps: VoiceDeps, design: OwnedResource, body: PromoteCreate) -
 
 async def _undo_promotion(deps: VoiceDeps, created: dict[str, str], cause: BaseException) -> None:
     scope = deps.scope
-    await scope.session.rollback()
-    try:
-        recorded = await owned.is_recorded(scope.session, Kind.VOICE, created["voice"])
-        await scope.session.commit()
-    except SQLAlchemyError:
-        recorded = False
-    if recorded:  # the charge and the rows were committed; the failure came after
-        return
-    await ownership.compensate(scope, Kind.VOICE, created["voice"], parent=None, cause=cause)
-    if "request" in created:
-        await abandon_request(scope.session, created["request"], reason="promoted voice deleted again: unrecorded")
+    undone = await ownership.undo_create(scope, Kind.VOICE, created["voice"], parent=None, cause=cause)
+    if undone and "request" in created:
+        await metering.abandon(
+            scope.session, created["request"], reason="promoted voice undone: its owner was not recorded"
+        )

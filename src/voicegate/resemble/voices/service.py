@@ -25,7 +25,7 @@ from voicegate.db.models import ProviderResembleVoice
 from voicegate.errors import NotFound, UpstreamError
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import utc_now
-from voicegate.resemble.metering import abandon_request, billing_view, metered_call
+from voicegate.resemble.metering import abandon, billing_view, metered_call
 from voicegate.resemble.ownership import repository as owned
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import CallName, Scope, call
@@ -195,7 +195,7 @@ async def build_voice(deps: VoiceDeps, voice: OwnedResource, body: VoiceBuild) -
 
 async def _release_losing_hold(session: AsyncSession, request_id: str | None) -> None:
     if request_id is not None:
-        await abandon_request(session, request_id, reason="voice month already paid by a concurrent build")
+        await abandon(session, request_id, reason="voice month already paid by a concurrent build")
 
 
 async def _built(
