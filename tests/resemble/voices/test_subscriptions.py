@@ -149,3 +149,26 @@ async def test_the_cli_renews_as_of_a_given_moment(
     finally:
         get_settings.cache_clear()
     assert await months_paid(session) == 2
+
+
+async def test_a_suspended_voice_resumes_with_its_next_use_once_credit_is_back(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Customer, app: FastAPI
+):
+    voice, start = await built_voice(client, customer)
+    left = await balance(session, customer.user.id)
+    await admin_service.grant_credits(session, customer.user.id, Decimal("0.50") - left, "spent elsewhere")
+    await session.commit()
+    next_month = start + relativedelta(months=1) + timedelta(hours=1)
+    assert (await renew_voice_subscriptions(app.state.resources, next_month)).suspended == 1
+
+    await admin_service.grant_credits(session, customer.user.id, Decimal("5.00"), "top-up")
+    await session.commit()
+    synth = await client.post(
+        "/api/v1/resemble/tts/synthesize", json={"voice_uuid": voice, "text": "Back again"}, headers=customer.headers
+    )
+    assert synth.status_code == 200, synth.text
+    charged = Decimal(synth.json()["billing"]["charged"])
+    assert await balance(session, customer.user.id) == Decimal("5.50") - MONTH - charged
+    assert await months_paid(session) == 2
+    # The month it paid is the one that went unpaid: the task finds nothing more to charge for it.
+    assert (await renew_voice_subscriptions(app.state.resources, next_month + timedelta(days=2))).charged == 0

@@ -122,7 +122,7 @@ async def renew(session: AsyncSession, rate_card: RateCard, voice: VoiceState, a
         return Renewal.ALREADY_PAID
     except InsufficientCredits:
         await session.rollback()
-        newly = await repository.suspend(session, voice.id, utc_now())
+        newly = await repository.suspend(session, voice.id, at)
         await session.commit()
         if newly:
             log.warning(
@@ -184,7 +184,8 @@ async def ensure_paid(session: AsyncSession, rate_card: RateCard, voice: VoiceSt
     tops up can use the voice at once, without waiting for the renewal task."""
     if voice.suspended_at is None:
         return
-    outcome = await renew(session, rate_card, voice, utc_now())
+    # The month that went unpaid is the one the suspension happened in (or a later one, by now).
+    outcome = await renew(session, rate_card, voice, max(utc_now(), voice.suspended_at))
     if outcome in (Renewal.CHARGED, Renewal.ALREADY_PAID, Renewal.NOT_DUE):
         if outcome is not Renewal.CHARGED:
             await repository.change(session, voice.id, suspended_at=None)
