@@ -13,7 +13,6 @@ from voicegate import __version__, metrics
 from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
-from voicegate.config import Settings
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.resemble.agents.router import router as agents_router
@@ -48,7 +47,7 @@ PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(settings: Settings) -> APIRouter:
+def build_router() -> APIRouter:
     root = APIRouter(responses=COMMON_ERRORS)
 
     @root.get("/", tags=["meta"])
