@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import io
 import math
 import struct
 import wave
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from tests import services
 from tests.factories import Customer
+from voicegate.app import create_app
+from voicegate.config import Settings
 
 
 def make_wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
@@ -77,3 +84,15 @@ async def wait_terminal(
             return body
         assert asyncio.get_running_loop().time() < deadline, f"job still {body['status']}"
         await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def gateway_reaching(settings: Settings, media: FastAPI) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A gateway allowed to reach private addresses, whose outbound media fetches land on the app `media`."""
+    app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=media)) as media_http:
+            app.state.resources = dataclasses.replace(app.state.resources, media_http=media_http)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+                yield app, http
+        await services.truncate_all(app.state.resources.engine)

@@ -3,7 +3,6 @@ where it takes a URL."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -13,8 +12,7 @@ from fastapi import FastAPI, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import create_customer
-from tests.resemble.jobs.helpers import WAV_2S, wait_terminal
-from voicegate.app import create_app
+from tests.resemble.jobs.helpers import WAV_2S, gateway_reaching, wait_terminal
 from voicegate.config import Settings
 
 FOREIGN = "http://127.0.0.1:9"
@@ -33,12 +31,8 @@ async def open_network(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx
     async def notes() -> Response:
         return Response(b"just some text, not audio at all", media_type="text/plain")
 
-    app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=media)) as media_http:
-            app.state.resources = dataclasses.replace(app.state.resources, media_http=media_http)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-                yield app, http
+    async with gateway_reaching(settings, media) as reached:
+        yield reached
 
 
 async def test_file_endpoints_get_the_fetched_bytes(

@@ -1,18 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests import services
 from tests.factories import Customer, create_customer
 from tests.resemble.jobs.helpers import upload
-from voicegate.app import create_app
 from voicegate.config import Settings
 
 VOICES = "/api/v1/resemble/voices"
@@ -24,14 +20,6 @@ CONSENT = "I, Ada Lovelace, agree that my voice is cloned for my own audiobooks.
 def settings(settings: Settings) -> Settings:
     """The account is on Resemble's Business plan and the gateway's gate is open, as after an upgrade."""
     return settings.model_copy(update={"resemble_business_plan_active": True, "simulator_plan": "business"})
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-        await services.truncate_all(application.state.resources.engine)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -9,12 +8,10 @@ from fastapi import FastAPI, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests import services
 from tests.downloads import download
 from tests.factories import Customer, create_customer
-from tests.resemble.jobs.helpers import WAV_2S, upload
+from tests.resemble.jobs.helpers import WAV_2S, gateway_reaching, upload
 from tests.resemble.voices.conftest import VOICES, add_recording, create_voice, upstream_requests
-from voicegate.app import create_app
 from voicegate.config import Settings
 from voicegate.db.models import ProviderResembleAsset, ProviderResembleResource
 
@@ -153,13 +150,8 @@ async def open_network(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx
     async def take() -> Response:
         return Response(WAV_2S, media_type="audio/wav")
 
-    app = create_app(settings.model_copy(update={"outbound_allow_private_networks": True}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=media)) as media_http:
-            app.state.resources = dataclasses.replace(app.state.resources, media_http=media_http)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-                yield app, http
-        await services.truncate_all(app.state.resources.engine)
+    async with gateway_reaching(settings, media) as reached:
+        yield reached
 
 
 async def test_an_outside_url_is_fetched_and_kept_permanently(

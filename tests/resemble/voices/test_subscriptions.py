@@ -44,6 +44,14 @@ async def built_voice(client: httpx.AsyncClient, customer: Customer) -> tuple[st
     return voice["uuid"], start
 
 
+async def spend_down_to(session: AsyncSession, customer: Customer, left: Decimal) -> None:
+    """Leave `left` USD on the account, less than a voice's month."""
+    await admin_service.grant_credits(
+        session, customer.user.id, left - await balance(session, customer.user.id), "spent"
+    )
+    await session.commit()
+
+
 async def months_paid(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(ProviderResembleVoiceSubscription)) or 0)
 
@@ -88,9 +96,7 @@ async def test_unpaid_renewal_suspends_the_voice_until_credit_returns(
     client: httpx.AsyncClient, session: AsyncSession, customer: Customer, app: FastAPI
 ):
     voice, start = await built_voice(client, customer)
-    left = await balance(session, customer.user.id)
-    await admin_service.grant_credits(session, customer.user.id, Decimal("1.00") - left, "spent elsewhere")
-    await session.commit()
+    await spend_down_to(session, customer, Decimal("1.00"))
 
     next_month = start + relativedelta(months=1) + timedelta(hours=1)
     report = await renew_voice_subscriptions(app.state.resources, next_month)
@@ -155,9 +161,7 @@ async def test_a_suspended_voice_resumes_with_its_next_use_once_credit_is_back(
     client: httpx.AsyncClient, session: AsyncSession, customer: Customer, app: FastAPI
 ):
     voice, start = await built_voice(client, customer)
-    left = await balance(session, customer.user.id)
-    await admin_service.grant_credits(session, customer.user.id, Decimal("0.50") - left, "spent elsewhere")
-    await session.commit()
+    await spend_down_to(session, customer, Decimal("0.50"))
     next_month = start + relativedelta(months=1) + timedelta(hours=1)
     assert (await renew_voice_subscriptions(app.state.resources, next_month)).suspended == 1
 

@@ -157,7 +157,6 @@ async def promote(deps: VoiceDeps, design: OwnedResource, body: PromoteCreate) -
     voice and the paid month with the charge (one transaction). If that transaction does not happen, the new voice
     is deleted upstream again and the hold released."""
     scope = deps.scope
-    quote = subscriptions.monthly_quote(deps.rate_card, "rapid")
     path = f"{SPECS[Kind.VOICE_DESIGN].item_path(design.upstream_id, None)}/{body.candidate_index}/create_rapid_voice"
     created: dict[str, str] = {}
 
@@ -171,9 +170,10 @@ async def promote(deps: VoiceDeps, design: OwnedResource, body: PromoteCreate) -
         created["voice"] = voice_uuid
         return answer
 
-    async def keep(request_id: str, _: dict[str, Any]) -> list[object]:
+    now = utc_now()
+
+    async def record_voice(request_id: str) -> str:
         created["request"] = request_id
-        now = utc_now()
         row = owned.add(scope.session, Kind.VOICE, created["voice"], scope.user_id, None)
         await scope.session.flush()
         voice = ProviderResembleVoice(
@@ -186,29 +186,20 @@ async def promote(deps: VoiceDeps, design: OwnedResource, body: PromoteCreate) -
         )
         scope.session.add(voice)
         await scope.session.flush()
-        start, end = subscriptions.period_bounds(now, 0)
-        paid = voices.add_paid_period(
-            scope.session,
-            voice_id=voice.id,
-            user_id=scope.user_id,
-            index=0,
-            start=start,
-            end=end,
-            request_id=request_id,
-        )
-        return [paid]
+        return voice.id
 
     try:
-        metered, _ = await metered_call(
+        metered, _ = await subscriptions.metered_month(
             scope.session,
+            deps.rate_card,
             user_id=scope.user_id,
-            capability=subscriptions.CAPABILITY,
+            voice_type="rapid",
             operation="promote_design",
-            estimate=quote,
             hold_ttl=deps.hold_ttl,
+            anchor=now,
+            index=0,
             call=upstream_promote,
-            price=lambda answer: (quote, answer),
-            keep=keep,
+            voice_of=record_voice,
         )
     except BaseException as exc:
         if "voice" in created:

@@ -154,3 +154,14 @@ async def recording_asset(session: AsyncSession, resource_id: str, user_id: str)
             ProviderResembleAsset.deleted_at.is_(None),
         )
     )
+
+
+async def finish_build(session: AsyncSession, voice_id: str, status: str, *, model_asset_id: str | None = None) -> bool:
+    """Move a building voice to `status` (built or failed); False when someone else already did."""
+    values: dict[str, object] = {"build_status": status}
+    if model_asset_id is not None:
+        values["model_asset_id"] = model_asset_id
+    result = await session.execute(
+        update(Voice).where(Voice.id == voice_id, Voice.build_status == "building").values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -15,17 +15,15 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings
-from voicegate.db.models import ProviderResembleVoice
 from voicegate.errors import NotFound, UpstreamError
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import utc_now
-from voicegate.resemble.metering import abandon, billing_view, metered_call
+from voicegate.resemble.metering import abandon, billing_view
 from voicegate.resemble.ownership import repository as owned
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.calls import CallName, Scope, call
@@ -145,9 +143,6 @@ async def build_voice(deps: VoiceDeps, voice: OwnedResource, body: VoiceBuild) -
         return await _built(deps, voice, answer, request_id=None, billing=None)
 
     anchor = state.billing_anchor_at or now
-    index = subscriptions.period_at(anchor, now)
-    start, end = subscriptions.period_bounds(anchor, index)
-    quote = subscriptions.monthly_quote(deps.rate_card, state.voice_type)
     seen: dict[str, str] = {}
 
     async def upstream_build() -> dict[str, Any]:
@@ -155,35 +150,25 @@ async def build_voice(deps: VoiceDeps, voice: OwnedResource, body: VoiceBuild) -
             "POST", path, json={"fill": False}, idempotent=False, operation="build_voice"
         )
 
-    async def keep(request_id: str, _: dict[str, Any]) -> list[object]:
+    async def building(request_id: str) -> str:
         seen["request"] = request_id
-        await scope.session.execute(
-            update(ProviderResembleVoice)
-            .where(ProviderResembleVoice.id == state.id)
-            .values(build_status="building", billing_anchor_at=anchor, suspended_at=None)
+        await repository.change(
+            scope.session, state.id, build_status="building", billing_anchor_at=anchor, suspended_at=None
         )
-        paid = repository.add_paid_period(
-            scope.session,
-            voice_id=state.id,
-            user_id=scope.user_id,
-            index=index,
-            start=start,
-            end=end,
-            request_id=request_id,
-        )
-        return [paid]
+        return state.id
 
     try:
-        metered, answer = await metered_call(
+        metered, answer = await subscriptions.metered_month(
             scope.session,
+            deps.rate_card,
             user_id=scope.user_id,
-            capability=subscriptions.CAPABILITY,
+            voice_type=state.voice_type,
             operation="build_voice",
-            estimate=quote,
             hold_ttl=deps.hold_ttl,
+            anchor=anchor,
+            index=subscriptions.period_at(anchor, now),
             call=upstream_build,
-            price=lambda result: (quote, result),
-            keep=keep,
+            voice_of=building,
         )
     except IntegrityError:
         # A concurrent build paid this month first: this one was a rebuild within a paid month after all.
@@ -239,11 +224,7 @@ async def observe_build(session: AsyncSession, storage: StorageBackend, state: V
     first observer wins, by a conditional update), or mark it failed. Returns the build status now known."""
     status = str(item.get("status") or item.get("voice_status") or "").lower()
     if status in FAILED_WORDS:
-        await session.execute(
-            update(ProviderResembleVoice)
-            .where(ProviderResembleVoice.id == state.id, ProviderResembleVoice.build_status == "building")
-            .values(build_status="failed")
-        )
+        await repository.finish_build(session, state.id, "failed")
         await session.commit()
         return "failed"
     if status not in BUILT_WORDS:
@@ -257,12 +238,8 @@ async def observe_build(session: AsyncSession, storage: StorageBackend, state: V
         ext="json",
         content_type="application/json",
     )
-    claimed = await session.execute(
-        update(ProviderResembleVoice)
-        .where(ProviderResembleVoice.id == state.id, ProviderResembleVoice.build_status == "building")
-        .values(build_status="built", model_asset_id=asset.id if asset else None)
-    )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    claimed = await repository.finish_build(session, state.id, "built", model_asset_id=asset.id if asset else None)
+    if not claimed:
         await session.rollback()
         if asset is not None:
             await storage_service.delete_quietly(storage, asset.storage_key)

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +28,7 @@ from voicegate.billing.pricing import Quote, RateCard
 from voicegate.db.models import ProviderResembleRequest
 from voicegate.errors import InsufficientCredits
 from voicegate.kit.time import isoformat_z, utc_now
-from voicegate.resemble.metering import charge
+from voicegate.resemble.metering import Metered, charge, metered_call
 from voicegate.resemble.voices import repository
 from voicegate.resemble.voices.repository import VoiceState
 
@@ -83,6 +85,46 @@ def view(voice: VoiceState, rate_card: RateCard, at: datetime | None = None) -> 
         "paid_through": isoformat_z(voice.paid_through) if voice.paid_through else None,
         "monthly_price": str(monthly_quote(rate_card, voice.voice_type).charged),
     }
+
+
+async def metered_month(
+    session: AsyncSession,
+    rate_card: RateCard,
+    *,
+    user_id: str,
+    voice_type: str,
+    operation: str,
+    hold_ttl: timedelta,
+    anchor: datetime,
+    index: int,
+    call: Callable[[], Awaitable[dict[str, Any]]],
+    voice_of: Callable[[str], Awaitable[str]],
+) -> tuple[Metered, dict[str, Any]]:
+    """A billed upstream call that pays month `index` of a voice (a build, a promotion): hold the month's price,
+    make `call`, then in the charge's transaction record the paid month of the voice `voice_of(request_id)` names
+    (it may write the voice's own rows first). A month someone else paid meanwhile fails that transaction with
+    `IntegrityError`."""
+    quote = monthly_quote(rate_card, voice_type)
+    start, end = period_bounds(anchor, index)
+
+    async def keep(request_id: str, _: dict[str, Any]) -> list[object]:
+        voice_id = await voice_of(request_id)
+        paid = repository.add_paid_period(
+            session, voice_id=voice_id, user_id=user_id, index=index, start=start, end=end, request_id=request_id
+        )
+        return [paid]
+
+    return await metered_call(
+        session,
+        user_id=user_id,
+        capability=CAPABILITY,
+        operation=operation,
+        estimate=quote,
+        hold_ttl=hold_ttl,
+        call=call,
+        price=lambda result: (quote, result),
+        keep=keep,
+    )
 
 
 class Renewal(StrEnum):
