@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.config import Settings
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import NotFound, PayloadTooLarge, StorageUnavailable
+from voicegate.kit import netguard
 from voicegate.storage.base import InvalidKey, ObjectMissing, ObjectStream, StorageBackend, StorageError, check_key
 
 MEDIA_NOT_FOUND = "Media not found"
@@ -159,3 +161,20 @@ async def read_asset_bytes(storage: StorageBackend, asset: ProviderResembleAsset
     finally:
         await stream.aclose()
     return bytes(data)
+
+
+async def fetch_outside(
+    outbound: httpx.AsyncClient, settings: Settings, url: str, *, field: str, default_name: str
+) -> tuple[str, bytes]:
+    """A URL the gateway did not issue, fetched behind the SSRF guard within the media size and time caps; returns
+    the file name its path suggests (or `default_name`) and the bytes."""
+    _, data = await netguard.guarded_request(
+        outbound,
+        "GET",
+        url,
+        allow_private=settings.outbound_allow_private_networks,
+        max_bytes=settings.media_fetch_max_bytes,
+        timeout_s=settings.media_fetch_timeout_s,
+        field=field,
+    )
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or default_name, data

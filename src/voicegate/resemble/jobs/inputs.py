@@ -60,16 +60,7 @@ async def prepare(
     await netguard.check_public_url(url, allow_private=settings.outbound_allow_private_networks, field="audio_url")
     if not must_read:
         return PreparedInput(Media(url=url), None, None, None)
-    _, data = await netguard.guarded_request(
-        outbound,
-        "GET",
-        url,
-        allow_private=settings.outbound_allow_private_networks,
-        max_bytes=settings.media_fetch_max_bytes,
-        timeout_s=settings.media_fetch_timeout_s,
-        field="audio_url",
-    )
-    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "media"
+    name, data = await owned_media.fetch_outside(outbound, settings, url, field="audio_url", default_name="media")
     return _from_bytes(data, name, None, url=None if kind.needs_bytes else url)
 
 

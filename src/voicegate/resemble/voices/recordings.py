@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import UnsupportedMedia, UpstreamError
-from voicegate.kit import media, netguard
+from voicegate.kit import media
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import isoformat_z
 from voicegate.resemble import media as owned_media
@@ -50,16 +50,9 @@ async def _audio_of(deps: VoiceDeps, url: str) -> _Audio:
         name = asset.file_name or "recording"
         kept = asset if asset.asset_class == AssetClass.VOICE_RECORDINGS.value else None
     else:
-        _, data = await netguard.guarded_request(
-            deps.outbound,
-            "GET",
-            url,
-            allow_private=settings.outbound_allow_private_networks,
-            max_bytes=settings.media_fetch_max_bytes,
-            timeout_s=settings.media_fetch_timeout_s,
-            field="fields.url",
+        name, data = await owned_media.fetch_outside(
+            deps.outbound, settings, url, field="fields.url", default_name="recording"
         )
-        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "recording"
         kept = None
     sniffed = media.sniff(data[:64])
     if sniffed is None or sniffed.kind != "audio":
