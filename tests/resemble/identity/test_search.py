@@ -23,6 +23,7 @@ from tests.resemble.identity.conftest import (
     upstream_calls,
 )
 from tests.resemble.jobs.helpers import upload
+from voicegate.db.models import ProviderResembleRequest
 
 
 async def searches_sent(simulator: httpx.AsyncClient) -> list[dict]:
@@ -31,7 +32,12 @@ async def searches_sent(simulator: httpx.AsyncClient) -> list[dict]:
 
 class TestOnlyTheCallersIdentities:
     async def test_anothers_identical_voice_is_never_returned(
-        self, client: httpx.AsyncClient, alice: Customer, bob: Customer, simulator: httpx.AsyncClient
+        self,
+        client: httpx.AsyncClient,
+        session: AsyncSession,
+        alice: Customer,
+        bob: Customer,
+        simulator: httpx.AsyncClient,
     ):
         await enroll(client, alice, "Alice's", n=1)
         mine = (await enroll(client, bob, "Bob's", n=2))["item"]["uuid"]
@@ -44,6 +50,11 @@ class TestOnlyTheCallersIdentities:
         assert body["item"][mine]["distance"] < 100
         [sent] = await searches_sent(simulator)
         assert sent["json"]["top_k"] == 20
+        # Nor is it kept with the caller's request: the stored answer is the filtered one.
+        row = await session.get(ProviderResembleRequest, body["request_id"])
+        assert row is not None
+        assert row.raw_response is not None
+        assert "Alice's" not in row.raw_response
 
     async def test_a_caller_without_identities_gets_none_and_still_pays_the_search(
         self, client: httpx.AsyncClient, session: AsyncSession, alice: Customer, bob: Customer

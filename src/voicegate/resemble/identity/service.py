@@ -113,7 +113,7 @@ async def search(deps: IdentityDeps, body: IdentitySearch) -> dict[str, Any]:
             key=lambda pair: -pair[1].distance,
         )
         kept.update((uuid, match.model_dump(exclude_none=True)) for uuid, match in mine[: body.top_k])
-        return answer
+        return {**answer, "item": dict(kept)}  # the request row keeps only what the caller may see, too
 
     metered, answer = await _billed(deps, "identity_search", "search_identity", call)
     return {
