@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.downloads import download
 from tests.factories import Customer, create_customer
+from tests.resemble.catalogue.conftest import remove_upstream_voice
 from voicegate.db.models import (
     CreditHold,
     LedgerEntry,
@@ -188,9 +189,7 @@ class TestCredits:
     async def test_upstream_rejection_passes_through_and_charges_nothing(
         self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, customer: Customer, voice_uuid: str
     ):
-        state = app.state.resources.simulator.state.simulator
-        with state._lock:  # withdrawn at Resemble since the catalogue snapshot was taken
-            state._voices.pop(voice_uuid)
+        remove_upstream_voice(app, voice_uuid)  # withdrawn at Resemble since the catalogue snapshot was taken
         response = await client.post(URL, json={"voice_uuid": voice_uuid, "text": "hi"}, headers=customer.headers)
         assert response.status_code in (400, 404, 422)
         assert await balance(session, customer.user.id) == Decimal("10")
