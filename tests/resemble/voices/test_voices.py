@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -131,6 +132,20 @@ class TestBuild:
             .where(ProviderResembleUsage.capability == "voice_subscriptions")
         )
         assert (months, usages) == (1, 1)
+
+    async def test_concurrent_builds_pay_the_month_once(
+        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
+    ):
+        voice = await create_voice(client, customer)
+        await add_recording(client, customer, voice["uuid"])
+        before = await balance(session, customer.user.id)
+        answers = await asyncio.gather(*(build(client, customer, voice["uuid"]) for _ in range(4)))
+        assert all(answer.status_code in (200, 400) for answer in answers), [a.text for a in answers]
+        assert any(answer.status_code == 200 for answer in answers)
+        assert await balance(session, customer.user.id) == before - MONTH_RAPID
+        assert await session.scalar(select(func.count()).select_from(ProviderResembleVoiceSubscription)) == 1
+        held = await session.scalar(select(func.count()).select_from(CreditHold).where(CreditHold.status == "held"))
+        assert held == 0
 
     async def test_a_finished_build_keeps_the_model_under_voice_models(
         self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer, app: FastAPI
