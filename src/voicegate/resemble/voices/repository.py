@@ -79,6 +79,13 @@ async def state_by_upstream_id(session: AsyncSession, upstream_id: str) -> Voice
     return _state(*found) if found else None
 
 
+async def states_by_upstream_ids(session: AsyncSession, upstream_ids: list[str]) -> dict[str, VoiceState]:
+    if not upstream_ids:
+        return {}
+    rows = (await session.execute(_with_last_period().where(Resource.upstream_id.in_(upstream_ids)))).all()
+    return {state.upstream_id: state for state in (_state(*row) for row in rows)}
+
+
 async def billed_voices(session: AsyncSession, *, after_id: str, limit: int) -> list[VoiceState]:
     """Live voices that have started paying (the renewal task's candidates), in id order, a batch at a time."""
     query = (

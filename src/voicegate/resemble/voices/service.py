@@ -117,11 +117,11 @@ async def get_voice(deps: VoiceDeps, voice: OwnedResource) -> dict[str, Any]:
 
 async def list_voices(deps: VoiceDeps, *, page: int, page_size: int) -> dict[str, Any]:
     listing = await ownership.list_page(deps.scope, Kind.VOICE, page=page, page_size=page_size)
-    items = []
-    for item in listing["items"]:
-        state = await repository.state_by_upstream_id(deps.scope.session, str(item.get("uuid")))
-        items.append(with_subscription(item, state, deps.rate_card))
+    states = await repository.states_by_upstream_ids(
+        deps.scope.session, [str(item.get("uuid")) for item in listing["items"]]
+    )
     await deps.scope.session.commit()
+    items = [with_subscription(item, states.get(str(item.get("uuid"))), deps.rate_card) for item in listing["items"]]
     return {**listing, "items": items}
 
 
