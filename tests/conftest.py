@@ -14,13 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tests import services
 from tests.factories import enable_business_plan
 from voicegate.app import create_app
 from voicegate.config import Settings
 from voicegate.db import migrate
+from voicegate.db.models import ProviderResembleResource
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -121,3 +125,16 @@ async def business_plan(client: httpx.AsyncClient, simulator: httpx.AsyncClient)
     """The in-process simulator on Resemble's Business plan and the gateway's Business-plan gate open, so
     Business-only routes (voices, voice design) reach upstream and succeed."""
     await enable_business_plan(client, simulator)
+
+
+@pytest.fixture
+def ownership_writes_fail() -> Iterator[None]:
+    """Make every flush that would insert an ownership row fail, as a database outage at that moment would."""
+
+    def refuse(session: Session, *_: object) -> None:
+        if any(isinstance(obj, ProviderResembleResource) for obj in session.new):
+            raise OperationalError("INSERT INTO provider_resemble_resource", {}, Exception("database unavailable"))
+
+    event.listen(Session, "before_flush", refuse)
+    yield
+    event.remove(Session, "before_flush", refuse)

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import Customer, create_customer
 from tests.resemble.jobs.helpers import make_wav, upload
-from tests.resemble.projects.conftest import ownership_writes_fail  # noqa: F401  (a fixture shared with clips)
 from voicegate.db.models import User
 
 IDENTITY = "/api/v1/resemble/identity"

@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from tests.factories import Customer, create_customer
-from voicegate.db.models import ProviderResembleResource
 
 PROJECTS = "/api/v1/resemble/projects"
 VOICE_UUID = "55592656"  # seeded in the simulator
@@ -41,16 +35,3 @@ async def create_clip(client: httpx.AsyncClient, customer: Customer, project: st
 
 async def upstream_requests(simulator: httpx.AsyncClient, fragment: str = "/projects") -> list[dict]:
     return [r for r in (await simulator.get("/_sim/requests")).json() if fragment in r["path"]]
-
-
-@pytest.fixture
-def ownership_writes_fail() -> Iterator[None]:
-    """Make every flush that would insert an ownership row fail, as a database outage at that moment would."""
-
-    def refuse(session: Session, *_: object) -> None:
-        if any(isinstance(obj, ProviderResembleResource) for obj in session.new):
-            raise OperationalError("INSERT INTO provider_resemble_resource", {}, Exception("database unavailable"))
-
-    event.listen(Session, "before_flush", refuse)
-    yield
-    event.remove(Session, "before_flush", refuse)

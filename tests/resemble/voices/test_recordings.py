@@ -165,3 +165,42 @@ async def test_an_outside_url_is_fetched_and_kept_permanently(
     assert asset is not None
     assert asset.storage_key.startswith(f"voice-recordings/{customer.user.id}/")
     assert await app.state.resources.storage.get_bytes(asset.storage_key) == WAV_2S
+
+
+class TestOwnershipWriteFails:
+    """The database refuses the ownership row after Resemble made the object: nothing unowned is left anywhere."""
+
+    async def test_a_voice_is_deleted_upstream_again(
+        self, client: httpx.AsyncClient, customer: Customer, simulator: httpx.AsyncClient, ownership_writes_fail: None
+    ):
+        response = await client.post(VOICES, json={"name": "Ada", "consent_text": "I agree."}, headers=customer.headers)
+        assert response.status_code == 503
+        calls = await upstream_requests(simulator, "/voices")
+        created = next(r for r in calls if r["method"] == "POST")
+        assert created
+        assert [r["method"] for r in calls if r["method"] == "DELETE"] == ["DELETE"]
+
+    async def test_a_recording_and_its_copy_are_removed_again(
+        self,
+        client: httpx.AsyncClient,
+        session: AsyncSession,
+        customer: Customer,
+        simulator: httpx.AsyncClient,
+        request: pytest.FixtureRequest,
+    ):
+        voice = await create_voice(client, customer)
+        uploaded = await upload(client, customer, purpose=None, filename="plain.wav")
+        request.getfixturevalue("ownership_writes_fail")
+        fields = {"url": uploaded["url"], "name": "take", "text": "Hello there."}
+        response = await client.post(
+            f"{VOICES}/{voice['uuid']}/recordings", json={"fields": fields}, headers=customer.headers
+        )
+        assert response.status_code == 503
+        deleted = [r for r in await upstream_requests(simulator, "/recordings/") if r["method"] == "DELETE"]
+        assert len(deleted) == 1
+        kept = await session.scalar(
+            select(func.count())
+            .select_from(ProviderResembleAsset)
+            .where(ProviderResembleAsset.asset_class == "voice_recordings")
+        )
+        assert kept == 0

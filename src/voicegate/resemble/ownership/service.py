@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -69,10 +69,21 @@ async def create(
     return body
 
 
-async def remember(scope: Scope, kind: Kind, upstream_id: str, *, parent: OwnedResource | None) -> None:
-    """Commit the ownership row of an object that now exists upstream, or undo the object (see `compensate`)."""
+async def remember(
+    scope: Scope,
+    kind: Kind,
+    upstream_id: str,
+    *,
+    parent: OwnedResource | None,
+    also: Callable[[repository.Row], Awaitable[None]] | None = None,
+) -> None:
+    """Commit the ownership row of an object that now exists upstream, or undo the object (see `compensate`).
+    `also(row)` adds what belongs with the row (a voice's record, a recording's stored audio) to its transaction."""
     try:
-        repository.add(scope.session, kind, upstream_id, scope.user_id, parent.id if parent else None)
+        row = repository.add(scope.session, kind, upstream_id, scope.user_id, parent.id if parent else None)
+        if also is not None:
+            await scope.session.flush()
+            await also(row)
         await scope.session.commit()
     except SQLAlchemyError as exc:
         await scope.session.rollback()

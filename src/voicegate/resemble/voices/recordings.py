@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import UnsupportedMedia, UpstreamError
 from voicegate.kit import media
@@ -77,32 +75,31 @@ async def create_recording(deps: VoiceDeps, voice: OwnedResource, fields: Record
     if upstream_id is None:
         raise UpstreamError(extra={"reason": "created recording without an id"})
 
-    row_id = new_id()
     asset = audio.kept
     copied = None
     if asset is None:
         copied = await storage_service.put_asset(
             deps.storage,
             user_id=scope.user_id,
-            request_id=row_id,
+            request_id=new_id(),
             asset_class=AssetClass.VOICE_RECORDINGS,
             data=audio.data,
             ext=audio.extension,
             content_type=audio.content_type,
         )
         asset = copied
-    try:
-        row = owned.add(scope.session, Kind.RECORDING, upstream_id, scope.user_id, voice.id)
-        row.id, row.asset_id = row_id, asset.id if asset else None
+
+    async def link_audio(row: owned.Row) -> None:
+        row.asset_id = asset.id if asset else None
         if copied is not None:
             scope.session.add(copied)
-        await scope.session.commit()
-    except SQLAlchemyError as exc:
-        await scope.session.rollback()
-        await ownership.compensate(scope, Kind.RECORDING, upstream_id, parent=voice, cause=exc)
-        if copied is not None:
+
+    try:
+        await ownership.remember(scope, Kind.RECORDING, upstream_id, parent=voice, also=link_audio)
+    except ownership.OwnershipUnavailable:
+        if copied is not None:  # the recording was deleted upstream again: its copy goes too
             await storage_service.delete_quietly(deps.storage, copied.storage_key)
-        raise ownership.OwnershipUnavailable() from exc
+        raise
     return {"success": True, "item": item, "stored_audio": await _stored_view(deps, asset)}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.pricing import RateCard
@@ -80,17 +80,12 @@ async def create_voice(deps: VoiceDeps, body: VoiceCreate) -> dict[str, Any]:
 
 
 async def record_new_voice(scope: Scope, upstream_id: str, *, voice_type: str, consent_text: str | None) -> None:
-    try:
-        row = owned.add(scope.session, Kind.VOICE, upstream_id, scope.user_id, None)
-        await scope.session.flush()
+    async def voice_record(row: owned.Row) -> None:
         repository.add_voice(
             scope.session, resource_id=row.id, user_id=scope.user_id, voice_type=voice_type, consent_text=consent_text
         )
-        await scope.session.commit()
-    except SQLAlchemyError as exc:
-        await scope.session.rollback()
-        await ownership.compensate(scope, Kind.VOICE, upstream_id, parent=None, cause=exc)
-        raise ownership.OwnershipUnavailable() from exc
+
+    await ownership.remember(scope, Kind.VOICE, upstream_id, parent=None, also=voice_record)
 
 
 async def _state(session: AsyncSession, upstream_id: str) -> VoiceState | None:
