@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,7 +128,10 @@ async def find_for_request(
 
 
 async def delete_quietly(storage: StorageBackend, key: str) -> None:
-    try:
-        await storage.delete(key)
-    except (StorageError, OSError):
-        log.warning("storage_delete_failed", extra={"key": key})
+    """Remove an object nothing records any more; shielded, so a cancelled request still cleans up. A failure is
+    logged: the prefix's lifecycle rule is the backstop (permanent prefixes have none)."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await storage.delete(key)
+        except (StorageError, OSError):
+            log.warning("storage_delete_failed", extra={"key": key})

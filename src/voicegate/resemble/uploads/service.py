@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
@@ -141,15 +140,6 @@ def _storage_errors(operation: str, max_bytes: int) -> Iterator[None]:
         raise StorageUnavailable() from exc
 
 
-async def _delete_quietly(storage: StorageBackend, key: str) -> None:
-    with anyio.CancelScope(shield=True):
-        try:
-            await storage.delete(key)
-        except (StorageError, OSError):
-            # The prefix's lifecycle rule is the backstop for this leftover (permanent prefixes have none).
-            log.warning("upload_cleanup_failed", extra={"key": key})
-
-
 async def _store_file(deps: UploadDeps, user_id: str, part: Part, asset_class: AssetClass) -> _Stored:
     chunks = part.chunks()
     async with contextlib.aclosing(chunks):
@@ -179,7 +169,7 @@ async def _move(deps: UploadDeps, user_id: str, stored: _Stored, asset_class: As
             await deps.storage.put_stream(key, source, stored.media_type.mime)
         finally:
             await source.aclose()
-    await _delete_quietly(deps.storage, stored.key)
+    await storage_service.delete_quietly(deps.storage, stored.key)
     return replace(stored, key=key, asset_class=asset_class)
 
 
@@ -208,7 +198,7 @@ async def _receive(deps: UploadDeps, user_id: str, form: MultipartReader) -> _St
         return stored
     except BaseException:
         if stored is not None:
-            await _delete_quietly(deps.storage, stored.key)
+            await storage_service.delete_quietly(deps.storage, stored.key)
         raise
 
 
@@ -240,7 +230,7 @@ async def create_upload(deps: UploadDeps, user_id: str, body: UploadBody) -> dic
         deps.session.add(asset)
         await deps.session.commit()
     except BaseException:
-        await _delete_quietly(deps.storage, stored.key)
+        await storage_service.delete_quietly(deps.storage, stored.key)
         raise
     return {
         "asset_id": asset.id,
