@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.downloads import download
 from tests.factories import Customer
 from tests.resemble.voices.conftest import DESIGN, VOICES, upstream_requests
-from voicegate.db.models import ProviderResembleAsset, ProviderResembleResource, User
+from voicegate.db.models import CreditHold, ProviderResembleAsset, ProviderResembleResource, User
 from voicegate.kit import media
 from voicegate.resemble.voice_design.service import candidates_of
 
@@ -146,3 +146,31 @@ class TestPromote:
         design = (await generate(client, customer)).json()
         response = await client.post(f"{DESIGN}/{design['design_uuid']}/promote", json=body, headers=customer.headers)
         assert response.status_code == 422
+
+
+async def test_a_promotion_whose_owner_cannot_be_recorded_is_undone_and_charges_nothing(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    customer: Customer,
+    simulator: httpx.AsyncClient,
+    request: pytest.FixtureRequest,
+):
+    design = (await generate(client, customer)).json()
+    before = await session.scalar(
+        select(User.balance_usd).where(User.id == customer.user.id).execution_options(populate_existing=True)
+    )
+    request.getfixturevalue("ownership_writes_fail")
+    response = await client.post(
+        f"{DESIGN}/{design['design_uuid']}/promote",
+        json={"candidate_index": 0, "name": "Keeper"},
+        headers=customer.headers,
+    )
+    assert response.status_code == 503
+    after = await session.scalar(
+        select(User.balance_usd).where(User.id == customer.user.id).execution_options(populate_existing=True)
+    )
+    assert after == before
+    deleted = [r for r in await upstream_requests(simulator, "/voices/") if r["method"] == "DELETE"]
+    assert len(deleted) == 1
+    held = await session.scalar(select(func.count()).select_from(CreditHold).where(CreditHold.status == "held"))
+    assert held == 0
