@@ -212,6 +212,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return _render(500, "Internal server error")
 
 
+def log_item_failure(logger: logging.Logger, event: str, exc: BaseException, **extra: Any) -> None:
+    """Log why one item of a background sweep failed; call it from the `except` block.
+
+    A `GatewayError` (Resemble down, the database busy, credit short) is an expected outcome the next run retries:
+    a warning naming it, its cause already logged where it happened. Anything else is a bug and keeps its traceback.
+    """
+    if isinstance(exc, GatewayError):
+        logger.warning(event, extra={**extra, "error": type(exc).__name__})
+    else:
+        logger.exception(event, extra=extra)
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

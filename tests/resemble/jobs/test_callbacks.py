@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -211,6 +212,31 @@ class TestPoller:
         assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
         done = await wait_terminal(client, customer, "enhance", job["job_id"])
         assert done["audio_url"]
+
+    async def test_an_upstream_fault_on_a_poll_is_a_warning_and_the_next_poll_settles(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        session: AsyncSession,
+        simulator: httpx.AsyncClient,
+        caplog: pytest.LogCaptureFixture,
+    ):
+        customer = await create_customer(session)
+        source = await upload(client, customer)
+        assert (await submit(client, customer, "enhance", source["url"])).status_code == 201
+        await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.2)
+        await simulator.post("/_sim/faults", json={"path": "audio_enhancements/", "status": 500, "count": -1})
+        with caplog.at_level(logging.WARNING, logger="voicegate.resemble.jobs.tasks"):
+            await poll_open_jobs(app.state.resources)
+        failures = [r for r in caplog.records if r.getMessage() == "job_poll_failed"]
+        assert failures
+        assert all(r.levelno == logging.WARNING and r.exc_info is None for r in failures)
+        assert failures[0].__dict__["error"] == "UpstreamFault"
+        assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 0
+
+        await simulator.delete("/_sim/faults")
+        await poll_open_jobs(app.state.resources)
+        assert await count(session, ProviderResembleUsage, user_id=customer.user.id) == 1
 
 
 class TestForwardingToTheUser:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
+from voicegate.errors import log_item_failure
 from voicegate.kit.time import utc_now
 from voicegate.resemble.jobs import callbacks, repository, service
 from voicegate.resemble.jobs.kinds import KINDS
@@ -34,8 +35,8 @@ async def with_deps(resources: Resources, work: Callable[[service.JobDeps], Awai
 async def handle_callback(resources: Resources, event_id: str) -> None:
     try:
         await with_deps(resources, lambda deps: callbacks.handle(deps, event_id))
-    except Exception:  # logged, and the poller settles the job later
-        log.exception("callback_handling_failed", extra={"event_id": event_id})
+    except Exception as exc:  # logged, and the poller settles the job later
+        log_item_failure(log, "callback_handling_failed", exc, event_id=event_id)
 
 
 async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
@@ -45,8 +46,8 @@ async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
     for job_id in ids:
         try:
             await with_deps(resources, partial(_refresh_one, job_id=job_id))
-        except Exception:
-            log.exception("job_poll_failed", extra={"job_id": job_id})
+        except Exception as exc:
+            log_item_failure(log, "job_poll_failed", exc, job_id=job_id)
     return len(ids)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.db.models import ProviderResembleRequest
-from voicegate.errors import InsufficientCredits
+from voicegate.errors import InsufficientCredits, log_item_failure
 from voicegate.kit.time import isoformat_z, utc_now
 from voicegate.resemble.metering import Metered, charge, metered_call
 from voicegate.resemble.voices import repository
@@ -210,8 +210,8 @@ async def renew_all(
             try:
                 async with sessionmaker() as session:
                     outcome = await renew(session, rate_card, voice, at)
-            except Exception:
-                log.exception("voice_renewal_failed", extra={"voice_uuid": voice.upstream_id})
+            except Exception as exc:
+                log_item_failure(log, "voice_renewal_failed", exc, voice_uuid=voice.upstream_id)
                 outcome = None
             report = report.counted(outcome)
         after = batch[-1].id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from voicegate.errors import log_item_failure
 from voicegate.resemble.ownership.calls import CallName, Scope, attempt, is_gone
 from voicegate.resemble.ownership.kinds import SPECS, Kind
 from voicegate.resemble.voices import repository, subscriptions
@@ -44,6 +45,6 @@ async def refresh_building_voices(resources: Resources) -> int:
                 item = (outcome.result or {}).get("item")
                 if isinstance(item, dict):
                     await observe_build(session, resources.storage, voice, item)
-        except Exception:
-            log.exception("voice_refresh_failed", extra={"voice_uuid": voice.upstream_id})
+        except Exception as exc:
+            log_item_failure(log, "voice_refresh_failed", exc, voice_uuid=voice.upstream_id)
     return len(building)
