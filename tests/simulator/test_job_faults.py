@@ -132,6 +132,16 @@ async def test_job_hang(jc: httpx.AsyncClient, peer: Peer) -> None:
     assert peer.received == []  # a hung job never calls back
 
 
+async def test_callback_drop(jc: httpx.AsyncClient, peer: Peer) -> None:
+    await add_fault(jc, path="speech-to-text", mode="callback_drop")
+    path = await submit_stt(jc, peer, callback_url=peer.hook())
+    body = await poll(jc, path, settled)
+    assert outcome(body)[0] == "completed"  # the job settles; only its callback is cut
+    await anyio.sleep(JOB_DELAY_S * 2)
+    assert peer.received == []
+    assert (await jc.get("/_sim/callbacks")).json() == []
+
+
 @pytest.fixture
 async def short_wait_app(outbound: httpx.AsyncClient) -> AsyncIterator[FastAPI]:
     app = create_simulator_app(API_KEY, job_delay_s=0.05, sync_wait_limit_s=0.2, outbound=outbound)

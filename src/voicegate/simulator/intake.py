@@ -265,6 +265,8 @@ def plan_job(state: SimulatorState, request: Request, error: str | None) -> Plan
     """Consume the job fault (if any) matching the submit path and decide how the job ends."""
     fault = state.take_fault(request.url.path, job=True)
     repeat = fault.repeat if fault is not None and fault.mode == "callback_repeat" else 1
+    if fault is not None and fault.mode == "callback_drop":
+        repeat = 0  # the job settles, but its callback never leaves: only a poll can find out
     if error is not None:
         return Plan("fail", error, repeat)
     if fault is not None and fault.mode == "job_fail":

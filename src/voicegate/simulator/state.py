@@ -21,7 +21,9 @@ from .catalogue import VoiceCatalogue
 from .jobs import JobEngine
 from .plans import DEFAULT_PLAN, Plan
 
-FaultMode = Literal["status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat"]
+FaultMode = Literal[
+    "status", "timeout", "reset", "malformed", "job_fail", "job_hang", "callback_repeat", "callback_drop"
+]
 FAULT_MODES: tuple[FaultMode, ...] = (
     "status",
     "timeout",
@@ -30,9 +32,10 @@ FAULT_MODES: tuple[FaultMode, ...] = (
     "job_fail",
     "job_hang",
     "callback_repeat",
+    "callback_drop",
 )
 # Job modes do not touch the request: they shape the job that a matching submit request creates.
-JOB_FAULT_MODES: frozenset[FaultMode] = frozenset({"job_fail", "job_hang", "callback_repeat"})
+JOB_FAULT_MODES: frozenset[FaultMode] = frozenset({"job_fail", "job_hang", "callback_repeat", "callback_drop"})
 DEFAULT_TIMEOUT_DELAY_MS = 30_000
 DEFAULT_CALLBACK_REPEAT = 3
 REQUEST_LOG_LIMIT = 1_000
