@@ -32,7 +32,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with open_resources(settings, app) as resources:
         app.state.resources = resources
-        maintenance = asyncio.create_task(run_forever(resources))
+        # SCHEDULER=celery: beat and the workers run the periodic tasks, never the gateway
+        maintenance = asyncio.create_task(run_forever(resources)) if settings.scheduler == "inprocess" else None
         if settings.uses_simulator:
             log.warning("upstream_is_simulator: RESEMBLE_API_KEY is unset, answering from the bundled simulator")
         if settings.resemble_webhook_secret is None:
@@ -40,9 +41,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
+            if maintenance is not None:
+                maintenance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await maintenance
             del app.state.resources
 
 

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
 
+    # Background work: `inprocess` runs the periodic tasks in each gateway process; `celery` leaves them to
+    # `voicegate worker` + `voicegate beat` and sends request-enqueued work to the broker
+    scheduler: Literal["inprocess", "celery"] = "inprocess"
+    celery_broker_url: str | None = None  # redis://... or amqp://...
+    celery_result_backend: str | None = None  # unset: the Redis broker itself, or rpc:// with RabbitMQ
+
     # Rate limits: JSON object, capability -> `limits` notation, e.g. {"tts": "5/minute"}
     resemble_rate_limits: dict[str, str] = Field(default_factory=dict)
 
@@ -101,6 +107,14 @@ class Settings(BaseSettings):
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
         return value
+
+    @model_validator(mode="after")
+    def _check_scheduler(self) -> Settings:
+        if self.scheduler == "celery" and not self.celery_broker_url:
+            raise ValueError(
+                "SCHEDULER=celery needs CELERY_BROKER_URL (redis://host:6379/0 or amqp://user:pass@host:5672//)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_production_secrets(self) -> Settings:

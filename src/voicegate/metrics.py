@@ -30,6 +30,11 @@ ratelimit_degraded = Counter(
 ratelimit_rejections = Counter("voicegate_ratelimit_rejections_total", "Requests refused with 429", ["capability"])
 charges = Counter("voicegate_charges_total", "Captured charges", ["capability"])
 holds_swept = Counter("voicegate_holds_swept_total", "Stale credit holds released by the sweep")
+task_runs = Counter(
+    "voicegate_task_runs_total",
+    "Background task runs by task name and outcome (ok|failed), in the gateway's loop and in Celery workers alike",
+    ["task", "outcome"],
+)
 
 
 def exposition() -> bytes:

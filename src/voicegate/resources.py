@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from celery import Celery
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,6 +23,8 @@ from voicegate.auth.service import CREDENTIAL_CACHE_TTL_S, Principal
 from voicegate.billing.pricing import RateCard
 from voicegate.config import Settings
 from voicegate.db.session import create_engine, create_sessionmaker
+from voicegate.jobs.broker import build_celery
+from voicegate.jobs.locks import TaskLocks, build_task_locks
 from voicegate.kit.cache import TtlCache
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
@@ -59,6 +62,10 @@ class Resources:
     """The shared account's voice catalogue, a short-lived snapshot (see `resemble.voices.catalogue`)."""
     runtime_settings: RuntimeSettings
     """Admin-switchable settings as last read from the database, for a few seconds (see `runtime_settings`)."""
+    task_locks: TaskLocks
+    """One periodic task run at a time across every process (see `jobs.locks`)."""
+    task_sender: Celery | None
+    """With SCHEDULER=celery, where request-enqueued work is sent (see `jobs.queue`); None runs it in-process."""
 
 
 def build_upstream(
@@ -130,6 +137,11 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         webhook_http = outbound_webhooks.build_client()
         stack.push_async_callback(webhook_http.aclose)
         sessionmaker = create_sessionmaker(engine)
+        task_locks = build_task_locks(settings.redis_url, sessionmaker)
+        stack.push_async_callback(task_locks.close)
+        task_sender = build_celery(settings) if settings.scheduler == "celery" else None
+        if task_sender is not None:
+            stack.callback(task_sender.close)
         yield Resources(
             settings=settings,
             engine=engine,
@@ -144,4 +156,6 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
             voices=VoiceCatalogue(upstream),
             runtime_settings=RuntimeSettings(sessionmaker, settings, ttl_s=settings.runtime_settings_ttl_s),
+            task_locks=task_locks,
+            task_sender=task_sender,
         )

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.e2e.conftest import ADMIN_KEY, SIM_KEY, WEBHOOK_SECRET
 from tests.e2e.servers import Server, free_port, serve_together
+from voicegate.billing.tasks import sweep_holds
 from voicegate.db.models import CreditHold, LedgerEntry, ProviderResembleUsage, User
 from voicegate.db.session import create_sessionmaker
-from voicegate.jobs.maintenance import sweep_once
 
 READ_TIMEOUT_S = 2.0
 HOLD_TTL_S = 1
@@ -103,7 +103,7 @@ class Books:
 async def audit(engine: AsyncEngine, user_ids: list[str]) -> Books:
     """Run the hold sweep the way the scheduler does, then read usage, ledger, balances and holds."""
     sessions = create_sessionmaker(engine)
-    swept = await sweep_once(sessions)
+    swept = await sweep_holds(sessions)
     async with sessions() as session:
         usage = (await session.execute(select(ProviderResembleUsage.request_id, ProviderResembleUsage.job_id))).all()
         ledger = dict(

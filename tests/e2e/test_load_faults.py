@@ -23,8 +23,8 @@ from tests.e2e.conftest import ADMIN_KEY
 from tests.e2e.load import HOLD_TTL_S, Books, LoadStack, audit, load_stack, metric
 from tests.resemble.jobs.helpers import make_wav
 from tests.services import sibling_database
+from voicegate.billing.tasks import sweep_holds
 from voicegate.db.session import create_engine, create_sessionmaker
-from voicegate.jobs.maintenance import sweep_once
 
 pytestmark = pytest.mark.e2e
 
@@ -305,7 +305,7 @@ class Burst:
     async def sweep_holds(self, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
         """The scheduler's hold sweep, far more often than in production, racing the requests it may release."""
         while not stop.is_set():
-            self.report.swept_in_flight += await sweep_once(sessions)
+            self.report.swept_in_flight += await sweep_holds(sessions)
             await asyncio.sleep(0.5)
 
     async def callbacks_settled(self, expected: int, timeout_s: float = 10) -> None:

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from tests.factories import Customer, create_customer
 from tests.resemble.jobs.helpers import submit, upload, wait_terminal
 from voicegate.app import create_app
+from voicegate.billing.tasks import sweep_holds
 from voicegate.config import Settings
 from voicegate.db.models import CreditHold, User
-from voicegate.jobs.maintenance import sweep_once
 from voicegate.logging import build_formatter, configure_logging, redact
 from voicegate.storage.base import StorageError
 
@@ -144,7 +144,7 @@ class TestChargeShortfall:
         created = await submit(client, customer, "stt", source["url"])
         assert created.status_code == 201, created.text
 
-        assert await sweep_once(gateway.app.state.resources.sessionmaker) >= 1  # the job's hold is released ...
+        assert await sweep_holds(gateway.app.state.resources.sessionmaker) >= 1  # the job's hold is released ...
         balance = (await client.get(f"/api/v1/admin/users/{customer.user.id}", headers=ADMIN)).json()["credits_usd"]
         emptied = await client.post(
             f"/api/v1/admin/users/{customer.user.id}/credits", json={"amount_usd": f"-{balance}"}, headers=ADMIN

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import Customer, create_customer
 from voicegate.db.models import ProviderResembleJob, ProviderResembleRequest, WebhookDelivery
-from voicegate.jobs import maintenance
+from voicegate.jobs import registry
 from voicegate.webhooks import service
 
 # ASGITransport ignores the address; a literal loopback IP needs no DNS, and allow_private=True lets it through.
@@ -57,7 +57,7 @@ def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
     async def idle(state: object) -> int:
         return 0
 
-    monkeypatch.setattr(maintenance, "deliver_webhooks", idle)
+    monkeypatch.setitem(registry.TASKS, "webhooks.deliver_due", registry.periodic("webhooks.deliver_due", 5.0, idle))
 
 
 @pytest.fixture

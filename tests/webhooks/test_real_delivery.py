@@ -21,8 +21,8 @@ from tests.factories import create_customer
 from tests.resemble.jobs.helpers import submit, upload, wait_terminal
 from voicegate.app import create_app
 from voicegate.config import Settings
-from voicegate.jobs.maintenance import deliver_webhooks  # the real task: this package's conftest idles the loop's
 from voicegate.webhooks import outbound
+from voicegate.webhooks.tasks import deliver_due  # the real task: this package's conftest idles the loop's
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -103,7 +103,7 @@ async def test_a_job_result_reaches_a_real_receiver_and_the_reference_library_ve
         assert created.status_code == 201, created.text
         done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
 
-        await deliver_webhooks(app.state.resources)  # the scheduler may have sent it already: either way, once
+        await deliver_due(app.state.resources)  # the scheduler may have sent it already: either way, once
 
         secret = (await http.get("/api/v1/webhooks/secret", headers=customer.headers)).json()["secret"]
         deliveries = (await http.get("/api/v1/webhooks/deliveries", headers=customer.headers)).json()

@@ -1,8 +1,8 @@
-"""The in-process scheduler for the embedded default (one process; a worker runs the same tasks in production).
+"""The in-process scheduler (SCHEDULER=inprocess, the embedded default): the registry's periodic tasks, run by
+each gateway process. With SCHEDULER=celery the gateway runs none of this; beat sends the same tasks to workers.
 
-Each task runs on its own period, opens its own session and isolates its failures, so one bad run never stops
-the next. Tasks: release credit holds that never settled, poll open jobs, deliver due outbound webhooks, renew cloned
-voices' monthly subscriptions, and notice voice builds that finished.
+Each task runs on its own period under its lock (`jobs.locks`: several gateway replicas never run one side by
+side), opens its own session and isolates its failures, so one bad run never stops the next.
 """
 
 from __future__ import annotations
@@ -11,46 +11,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from voicegate.billing import ledger
-from voicegate.resemble.jobs.tasks import poll_open_jobs
-from voicegate.resemble.voices.tasks import RENEW_EVERY_S, refresh_building_voices, renew_voice_subscriptions
+from voicegate.jobs import registry
+from voicegate.jobs.runner import run_periodic
 from voicegate.resources import Resources
-from voicegate.webhooks import service as outbound_webhooks
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
-HOLD_SWEEP_EVERY_S = 60.0
-DELIVERY_EVERY_S = 5.0
-
-
-async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        released = await ledger.sweep_expired_holds(session)
-        await session.commit()
-        return released
-
-
-async def deliver_webhooks(resources: Resources) -> int:
-    settings = resources.settings
-    return await outbound_webhooks.deliver_due(
-        resources.sessionmaker,
-        resources.webhook_http,  # the hardened client: no proxies from the environment, no redirects
-        allow_private=settings.outbound_allow_private_networks,
-        max_attempts=settings.webhook_delivery_max_attempts,
-    )
 
 
 def schedule(resources: Resources) -> list[tuple[str, float, Callable[[], Awaitable[object]]]]:
+    """(name, every_s, run) for each periodic task; add a task to `registry.TASKS`, not here."""
     return [
-        ("billing.sweep_holds", HOLD_SWEEP_EVERY_S, lambda: sweep_once(resources.sessionmaker)),
-        ("jobs.poll_open", resources.settings.job_poll_every_s, lambda: poll_open_jobs(resources)),
-        ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(resources)),
-        ("voices.renew_subscriptions", RENEW_EVERY_S, lambda: renew_voice_subscriptions(resources)),
-        ("voices.refresh_builds", resources.settings.job_poll_every_s, lambda: refresh_building_voices(resources)),
+        (task.name, task.every_s(resources.settings), partial(run_periodic, resources, task.name))
+        for task in registry.periodic_tasks()
     ]
 
 

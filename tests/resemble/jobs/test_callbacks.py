@@ -245,7 +245,7 @@ class TestForwardingToTheUser:
     ):
         from standardwebhooks.webhooks import Webhook
 
-        from voicegate.jobs.maintenance import deliver_webhooks
+        from voicegate.webhooks.tasks import deliver_due
 
         received: list[tuple[dict[str, str], bytes]] = []
         receiver = FastAPI()
@@ -264,7 +264,7 @@ class TestForwardingToTheUser:
                 source = await upload(http, customer)
                 created = await submit(http, customer, "stt", source["url"], callback_uri="http://127.0.0.1:9/hook")
                 done = await wait_terminal(http, customer, "stt", created.json()["job_id"])
-                await deliver_webhooks(app.state.resources)  # the scheduler may have sent it already: either way, once
+                await deliver_due(app.state.resources)  # the scheduler may have sent it already: either way, once
                 secret = (await http.get("/api/v1/webhooks/secret", headers=customer.headers)).json()["secret"]
                 deliveries = (await http.get("/api/v1/webhooks/deliveries", headers=customer.headers)).json()
 

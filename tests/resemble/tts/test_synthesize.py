@@ -313,14 +313,14 @@ class TestStorageOutage:
 class TestHoldSweep:
     async def test_expired_hold_is_released(self, app: FastAPI, session: AsyncSession, customer: Customer):
         from voicegate.billing import ledger
-        from voicegate.jobs.maintenance import sweep_once
+        from voicegate.billing.tasks import sweep_holds
 
         await ledger.place_hold(session, customer.user.id, "crashed-request", Decimal("1.5"), timedelta(seconds=-1))
         await session.commit()
         assert await balance(session, customer.user.id) == Decimal("8.5")
-        assert await sweep_once(app.state.resources.sessionmaker) == 1
+        assert await sweep_holds(app.state.resources.sessionmaker) == 1
         assert await balance(session, customer.user.id) == Decimal("10")
-        assert await sweep_once(app.state.resources.sessionmaker) == 0
+        assert await sweep_holds(app.state.resources.sessionmaker) == 0
 
     async def test_capture_after_sweep_still_charges(self, session: AsyncSession, customer: Customer):
         from voicegate.billing import ledger

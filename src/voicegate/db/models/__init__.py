@@ -13,6 +13,7 @@ from voicegate.db.models.provider_resemble_resource import ProviderResembleResou
 from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
 from voicegate.db.models.provider_resemble_voice import ProviderResembleVoice, ProviderResembleVoiceSubscription
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
+from voicegate.db.models.task_lock import TaskLock
 from voicegate.db.models.user import User
 from voicegate.db.models.webhook_delivery import WebhookDelivery
 
@@ -31,6 +32,7 @@ __all__ = [
     "ProviderResembleVoice",
     "ProviderResembleVoiceSubscription",
     "ProviderResembleWebhookEvent",
+    "TaskLock",
     "User",
     "WebhookDelivery",
 ]

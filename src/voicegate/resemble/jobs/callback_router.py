@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Request, status
+from fastapi import APIRouter, Header, Path, Request, status
 
-from voicegate.deps import ResourcesDep, SessionDep, SettingsDep
+from voicegate.deps import SessionDep, SettingsDep
 from voicegate.errors import described
-from voicegate.resemble.jobs import callbacks, tasks
+from voicegate.jobs.queue import JobQueueDep
+from voicegate.resemble.jobs import callbacks
 from voicegate.resemble.jobs.schemas import CallbackAck
 
 router = APIRouter(prefix="/webhooks/resemble", tags=["webhooks"])
@@ -22,15 +23,14 @@ async def resemble_callback(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    background: BackgroundTasks,
-    resources: ResourcesDep,
+    queue: JobQueueDep,
     x_resemble_signature: Annotated[str | None, Header()] = None,
 ) -> CallbackAck:
-    """Resemble's job callback: verified, stored once, and handled after the answer is sent."""
+    """Resemble's job callback: verified, stored once, and handled once the row is committed (after the answer)."""
     secret = settings.resemble_webhook_secret.get_secret_value() if settings.resemble_webhook_secret else None
     event_id, signed = await callbacks.receive(
         session, token=token, body=await request.body(), signature=x_resemble_signature, secret=secret
     )
     if event_id is not None:
-        background.add_task(tasks.handle_callback, resources, event_id)
+        queue.enqueue(session, "jobs.handle_callback", event_id)
     return CallbackAck(received=True, duplicate=event_id is None, signed=signed)

@@ -36,7 +36,7 @@ def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
 async def receive(
     session: AsyncSession, *, token: str, body: bytes, signature: str | None, secret: str | None
 ) -> tuple[str | None, bool]:
-    """Store one delivery. Returns (event id to handle or None for a duplicate, whether it was signed)."""
+    """Store one delivery (the caller commits). Returns (event id to handle or None for a duplicate, signed?)."""
     job = await repository.get_by_callback_token(session, token)
     if job is None:
         raise NotFound("Unknown callback")
@@ -55,7 +55,6 @@ async def receive(
             "created_at": utc_now(),
         },
     )
-    await session.commit()
     return (event_id if inserted else None), secret is not None
 
 

@@ -33,10 +33,9 @@ async def with_deps(resources: Resources, work: Callable[[service.JobDeps], Awai
 
 
 async def handle_callback(resources: Resources, event_id: str) -> None:
-    try:
-        await with_deps(resources, lambda deps: callbacks.handle(deps, event_id))
-    except Exception as exc:  # logged, and the poller settles the job later
-        log_item_failure(log, "callback_handling_failed", exc, event_id=event_id)
+    """Settle the job a stored callback points at. Raises, so Celery retries it; should every attempt fail, the
+    poller settles the job anyway."""
+    await with_deps(resources, lambda deps: callbacks.handle(deps, event_id))
 
 
 async def poll_open_jobs(resources: Resources, limit: int = 200) -> int:
