@@ -33,12 +33,25 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"server at {url} did not come up:\n{log.read_text()[-4000:]}")
 
 
+def wait_until_logged(text: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        if text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{text!r} never appeared in {log}:\n{log.read_text()[-4000:]}")
+
+
 @dataclass(frozen=True)
 class Server:
     args: list[str]
     env: Mapping[str, str]
-    health_url: str
+    health_url: str | None
+    """None for a process that serves no HTTP (a Celery worker): `ready_text` in its log says it is up."""
     log: Path
+    ready_text: str | None = None
 
 
 @contextlib.contextmanager
@@ -54,7 +67,10 @@ def serve_together(*servers: Server) -> Iterator[None]:
     with contextlib.ExitStack() as running:
         started = [(server, running.enter_context(_process(server))) for server in servers]
         for server, process in started:
-            wait_until_up(server.health_url, process, server.log)
+            if server.health_url is not None:
+                wait_until_up(server.health_url, process, server.log)
+            elif server.ready_text is not None:
+                wait_until_logged(server.ready_text, process, server.log)
         yield
 
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -18,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.servers import free_port
 from tests.factories import create_customer
+from tests.http_receiver import Receiver, receiver_fixture  # noqa: F401 - the `receiver` fixture
 from tests.resemble.jobs.helpers import submit, upload, wait_terminal
 from voicegate.app import create_app
 from voicegate.config import Settings
@@ -25,39 +23,6 @@ from voicegate.webhooks import outbound
 from voicegate.webhooks.tasks import deliver_due  # the real task: this package's conftest idles the loop's
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
-
-@dataclass
-class Receiver:
-    url: str
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A plain HTTP server on a free loopback port that records each POST and answers 204."""
-    hook = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            hook.received.append(({name.lower(): value for name, value in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:  # keep the test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.admin import service as admin_service
-from voicegate.config import get_settings
+from voicegate.config import Settings, get_settings
 from voicegate.db import migrate
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import GatewayError
@@ -154,6 +154,59 @@ def simulator(
         webhook_secret=webhook_secret,
         plan=plan.value,
     )
+
+
+class WorkerPool(StrEnum):
+    prefork = "prefork"
+    solo = "solo"
+    threads = "threads"
+
+
+def _celery_settings(*, needs_upstream: bool) -> Settings:
+    """The settings, if Celery can run with them; otherwise a clear error and exit code 1."""
+    from voicegate.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
+    if not settings.celery_broker_url:
+        typer.echo(
+            "error: CELERY_BROKER_URL is not set (redis://host:6379/0 or amqp://user:pass@host:5672//)", err=True
+        )
+        raise typer.Exit(code=1)
+    if needs_upstream and settings.uses_simulator:
+        typer.echo(
+            "error: the worker needs RESEMBLE_API_KEY and RESEMBLE_BASE_URL (Resemble, or `voicegate simulator`): "
+            "jobs made in a gateway's in-process simulator exist only inside that gateway",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    return settings
+
+
+@app.command()
+def worker(
+    pool: Annotated[WorkerPool, typer.Option(help="prefork: processes, each with its own event loop.")] = (
+        WorkerPool.prefork
+    ),
+    concurrency: Annotated[int, typer.Option(min=1, help="Processes (prefork) or threads.")] = 2,
+) -> None:
+    """Run a Celery worker for the background tasks (SCHEDULER=celery; needs CELERY_BROKER_URL)."""
+    from voicegate.jobs.worker import build_worker_app
+
+    settings = _celery_settings(needs_upstream=True)
+    build_worker_app(settings).worker_main(
+        ["worker", f"--pool={pool.value}", f"--concurrency={concurrency}", f"--loglevel={settings.log_level}"]
+    )
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat, which sends the periodic tasks on their schedule (run exactly one)."""
+    from voicegate.jobs.worker import build_worker_app
+
+    settings = _celery_settings(needs_upstream=False)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    build_worker_app(settings).start(["beat", f"--loglevel={settings.log_level}"])
 
 
 @app.command("migrate")
