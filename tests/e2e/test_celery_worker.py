@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -130,19 +129,16 @@ def celery_stack(
         "PYTHONUNBUFFERED": "1",  # the worker's and beat's logs survive their termination
         **{key.upper(): str(value) for key, value in storage_settings.items()},
     }
-    simulator_args = ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY, "--job-delay", "0.3"]
+    simulator_args = ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY, "--webhook-secret", WEBHOOK_SECRET]
+    # All four start at once (imports take seconds each on a busy machine); a tick that reaches the worker before
+    # the gateway has migrated the database fails, and the next one succeeds.
     with serve_together(
-        Server(
-            [*simulator_args, "--webhook-secret", WEBHOOK_SECRET], {}, f"{simulator}/_sim/requests", logs / "sim.log"
-        ),
+        Server([*simulator_args, "--job-delay", "0.3"], {}, f"{simulator}/_sim/requests", logs / "sim.log"),
         Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", logs / "gateway.log"),
+        Server(["worker", "--concurrency", "2"], env, None, logs / "worker.log", ready_text=" ready."),
+        Server(["beat"], env, None, logs / "beat.log", ready_text="beat: Starting"),
     ):
-        # the gateway has migrated the database; the worker and beat start on it
-        with serve_together(
-            Server(["worker", "--concurrency", "2"], env, None, Path(logs / "worker.log"), ready_text=" ready."),
-            Server(["beat"], env, None, Path(logs / "beat.log"), ready_text="beat: Starting"),
-        ):
-            yield CeleryStack(gateway=gateway, simulator=simulator, database_url=stack_db)
+        yield CeleryStack(gateway=gateway, simulator=simulator, database_url=stack_db)
 
 
 def _job(stack: CeleryStack, job_id: str) -> ProviderResembleJob | None:
