@@ -33,7 +33,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"server at {url} did not come up:\n{log.read_text()[-4000:]}")
 
 
-def wait_until_logged(text: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+def wait_until_logged(text: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -52,6 +52,7 @@ class Server:
     """None for a process that serves no HTTP (a Celery worker): `ready_text` in its log says it is up."""
     log: Path
     ready_text: str | None = None
+    startup_timeout_s: float = 60
 
 
 @contextlib.contextmanager
@@ -68,9 +69,9 @@ def serve_together(*servers: Server) -> Iterator[None]:
         started = [(server, running.enter_context(_process(server))) for server in servers]
         for server, process in started:
             if server.health_url is not None:
-                wait_until_up(server.health_url, process, server.log)
+                wait_until_up(server.health_url, process, server.log, server.startup_timeout_s)
             elif server.ready_text is not None:
-                wait_until_logged(server.ready_text, process, server.log)
+                wait_until_logged(server.ready_text, process, server.log, server.startup_timeout_s)
         yield
 
 

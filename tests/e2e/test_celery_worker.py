@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 SETTLE_TIMEOUT_S = 30.0
+SLOW: dict[str, Any] = {"startup_timeout_s": 150.0}  # four interpreters importing at once on a small CI machine
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,10 @@ def celery_stack(
     # All four start at once (imports take seconds each on a busy machine); a tick that reaches the worker before
     # the gateway has migrated the database fails, and the next one succeeds.
     with serve_together(
-        Server([*simulator_args, "--job-delay", "0.3"], {}, f"{simulator}/_sim/requests", logs / "sim.log"),
-        Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", logs / "gateway.log"),
-        Server(["worker", "--concurrency", "2"], env, None, logs / "worker.log", ready_text=" ready."),
-        Server(["beat"], env, None, logs / "beat.log", ready_text="beat: Starting"),
+        Server([*simulator_args, "--job-delay", "0.3"], {}, f"{simulator}/_sim/requests", logs / "sim.log", **SLOW),
+        Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", logs / "gateway.log", **SLOW),
+        Server(["worker", "--concurrency", "2"], env, None, logs / "worker.log", ready_text=" ready.", **SLOW),
+        Server(["beat"], env, None, logs / "beat.log", ready_text="beat: Starting", **SLOW),
     ):
         yield CeleryStack(gateway=gateway, simulator=simulator, database_url=stack_db)
 

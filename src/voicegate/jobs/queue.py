@@ -1,8 +1,9 @@
 """Work a request starts is sent only once the request's transaction commits, and forgotten if it rolls back.
 
 `JobQueue.enqueue(session, name, *args)` parks the send in the session (`session.info`); SQLAlchemy's
-`after_commit` event sends everything parked, `after_rollback` drops it. So a worker never receives an id whose
-row is not durable yet, and a failed request leaves nothing behind. With SCHEDULER=celery the send goes to the
+`after_commit` event sends everything parked, a rollback of the outer transaction drops it. So a worker never
+receives an id whose row is not durable yet, and a failed request leaves nothing behind. With SCHEDULER=celery
+the send goes to the
 broker (the task retries with backoff there); in-process it becomes the request's background task, run after the
 answer as before. A broker that is down at send time loses the message: it is logged, and the periodic tasks
 (the poller for a stored callback) finish the work later.
@@ -18,7 +19,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from voicegate.deps import ResourcesDep
 from voicegate.jobs.runner import run_quietly
@@ -30,7 +31,13 @@ PENDING = "voicegate_after_commit"
 
 
 def after_commit(session: AsyncSession, send: Callable[[], object]) -> None:
-    """Call `send` once the session's current transaction commits; never, if it rolls back."""
+    """Call `send` once the session's current transaction commits; never, if it rolls back.
+
+    The transaction must have begun (the request has read or written something): a rollback of a session that
+    never began one fires no event, and the work would wait for some later commit instead of being dropped.
+    """
+    if not session.in_transaction():
+        raise RuntimeError("after_commit needs a transaction in progress")
     session.info.setdefault(PENDING, []).append(send)
 
 
@@ -43,8 +50,10 @@ def _send_parked(session: Session) -> None:
             log.exception("enqueue_after_commit_failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_parked(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_parked(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:  # a savepoint: the outer transaction may still commit
+        return
     dropped = session.info.pop(PENDING, [])
     if dropped:
         log.info("enqueued_work_dropped_on_rollback", extra={"count": len(dropped)})
