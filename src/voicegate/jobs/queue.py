@@ -3,10 +3,9 @@
 `JobQueue.enqueue(session, name, *args)` parks the send in the session (`session.info`); SQLAlchemy's
 `after_commit` event sends everything parked, a rollback of the outer transaction drops it. So a worker never
 receives an id whose row is not durable yet, and a failed request leaves nothing behind. With SCHEDULER=celery
-the send goes to the
-broker (the task retries with backoff there); in-process it becomes the request's background task, run after the
-answer as before. A broker that is down at send time loses the message: it is logged, and the periodic tasks
-(the poller for a stored callback) finish the work later.
+the send goes to the broker (the task retries with backoff there); in-process it becomes the request's background
+task, run after the answer as before. A broker that is down at send time loses the message: it is logged, and
+the periodic tasks (the poller, for a stored callback) finish the work later.
 """
 
 from __future__ import annotations
