@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import IN_CI
-from tests.e2e.conftest import ADMIN_KEY, SIM_KEY, WEBHOOK_SECRET
+from tests.e2e.conftest import ADMIN_KEY, SIM_KEY, WEBHOOK_SECRET, Stack
 from tests.e2e.servers import Server, free_port, serve_together
 from tests.http_receiver import Receiver, receiver_fixture  # noqa: F401 - the `receiver` fixture
 from tests.resemble.jobs.helpers import make_wav
@@ -37,19 +37,8 @@ SLOW: dict[str, Any] = {"startup_timeout_s": 150.0}  # four interpreters importi
 
 
 @dataclass(frozen=True)
-class CeleryStack:
-    gateway: str
-    simulator: str
+class CeleryStack(Stack):
     database_url: str
-
-    def new_user(self, credits: str = "5.00") -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.gateway}/api/v1/admin/users",
-            json={"email": f"celery-{free_port()}@example.com", "credits_usd": credits},
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-        )
-        assert response.status_code == 201, response.text
-        return dict(response.json())
 
     def submit_stt(self, api_key: str, **extra: Any) -> str:
         headers = {"Authorization": f"Bearer {api_key}"}
@@ -150,9 +139,7 @@ def test_a_job_whose_callback_was_cut_is_settled_and_billed_once_by_the_workers_
     celery_stack: CeleryStack,
 ) -> None:
     user = celery_stack.new_user(credits="5.00")
-    httpx.post(
-        f"{celery_stack.simulator}/_sim/faults", json={"path": "speech-to-text", "mode": "callback_drop"}
-    ).raise_for_status()
+    celery_stack.fault(path="speech-to-text", mode="callback_drop")
     job_id = celery_stack.submit_stt(user["api_key"])
 
     job = eventually(lambda: _job(celery_stack, job_id), lambda row: row is not None and row.status == "completed")
@@ -163,10 +150,7 @@ def test_a_job_whose_callback_was_cut_is_settled_and_billed_once_by_the_workers_
     )
     usage = celery_stack.query(select(func.count()).where(ProviderResembleUsage.request_id == job.request_id))
     assert (captures, usage) == (1, 1)
-    balance = httpx.get(
-        f"{celery_stack.gateway}/api/v1/user/usage", headers={"Authorization": f"Bearer {user['api_key']}"}
-    ).json()["credits_usd"]
-    assert Decimal(str(balance)) < Decimal("5.00")
+    assert Decimal(celery_stack.balance(user["api_key"])) < Decimal("5.00")
     callbacks = httpx.get(f"{celery_stack.simulator}/_sim/callbacks").json()
     assert [entry for entry in callbacks if entry["job_uuid"] == job.upstream_id] == []  # no callback: the poll did it
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import create_customer
 from tests.http_receiver import Receiver, receiver_fixture  # noqa: F401 - the `receiver` fixture
-from tests.resemble.jobs.helpers import submit, upload
+from tests.resemble.jobs.helpers import open_edit_job
 from voicegate import metrics
 from voicegate.app import create_app
 from voicegate.config import Settings
@@ -43,12 +43,9 @@ async def _upstream_polls(app: FastAPI, upstream_id: str) -> int:
 
 
 async def _open_job(http: httpx.AsyncClient, session: AsyncSession) -> str:
-    customer = await create_customer(session)
-    source = await upload(http, customer)
-    created = await submit(http, customer, "edit", source["url"])
-    assert created.status_code == 201, created.text
+    _, job, _ = await open_edit_job(http, session)
     upstream_id = await session.scalar(
-        select(ProviderResembleJob.upstream_id).where(ProviderResembleJob.id == created.json()["job_id"])
+        select(ProviderResembleJob.upstream_id).where(ProviderResembleJob.id == job["job_id"])
     )
     assert upstream_id
     return upstream_id

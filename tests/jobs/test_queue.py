@@ -14,11 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from tests.factories import create_customer
-from tests.resemble.jobs.helpers import submit, upload
+from tests.resemble.jobs.helpers import open_edit_job
 from voicegate.app import create_app
 from voicegate.config import Settings
-from voicegate.db.models import ProviderResembleJob, ProviderResembleWebhookEvent
+from voicegate.db.models import ProviderResembleWebhookEvent
 from voicegate.jobs.queue import PENDING, after_commit
 
 
@@ -47,17 +46,6 @@ async def celery_mode(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.
         app.state.resources = dataclasses.replace(app.state.resources, task_sender=recorder)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             yield app, http, recorder
-
-
-async def _callback_token(http: httpx.AsyncClient, session: AsyncSession) -> str:
-    customer = await create_customer(session)
-    source = await upload(http, customer)
-    job = (await submit(http, customer, "edit", source["url"])).json()
-    token = await session.scalar(
-        select(ProviderResembleJob.callback_token).where(ProviderResembleJob.id == job["job_id"])
-    )
-    assert token
-    return token
 
 
 @pytest.fixture
@@ -100,7 +88,7 @@ class TestCallbackEnqueue:
         self, celery_mode: tuple[FastAPI, httpx.AsyncClient, Recorder], session: AsyncSession
     ) -> None:
         _, http, recorder = celery_mode
-        token = await _callback_token(http, session)
+        _, _, token = await open_edit_job(http, session)
         response = await http.post(f"/api/v1/webhooks/resemble/{token}", content=b'{"id": "x"}')
         assert response.status_code == 202, response.text
         stored = await session.scalar(
@@ -117,7 +105,7 @@ class TestCallbackEnqueue:
         self, celery_mode: tuple[FastAPI, httpx.AsyncClient, Recorder], session: AsyncSession
     ) -> None:
         _, http, recorder = celery_mode
-        token = await _callback_token(http, session)
+        _, _, token = await open_edit_job(http, session)
         response = await http.post(f"/api/v1/webhooks/resemble/{token}", content=b'{"id": "y"}')
         assert response.status_code == 503, response.text
         assert "detail" in response.json()

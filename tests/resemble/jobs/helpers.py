@@ -14,11 +14,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests import services
-from tests.factories import Customer
+from tests.factories import Customer, create_customer
 from voicegate.app import create_app
 from voicegate.config import Settings
+from voicegate.db.models import ProviderResembleJob
 
 
 def make_wav(seconds: float = 2.0, rate: int = 16000) -> bytes:
@@ -96,3 +99,15 @@ async def gateway_reaching(settings: Settings, media: FastAPI) -> AsyncIterator[
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
                 yield app, http
         await services.truncate_all(app.state.resources.engine)
+
+
+async def open_edit_job(http: httpx.AsyncClient, session: AsyncSession) -> tuple[Customer, dict[str, Any], str]:
+    """A new customer's edit job, still open: (customer, the create answer, the job's callback token)."""
+    customer = await create_customer(session)
+    source = await upload(http, customer)
+    job = (await submit(http, customer, "edit", source["url"])).json()
+    token = await session.scalar(
+        select(ProviderResembleJob.callback_token).where(ProviderResembleJob.id == job["job_id"])
+    )
+    assert token
+    return customer, job, token

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import create_customer
-from tests.resemble.jobs.helpers import submit, upload, wait_terminal
+from tests.resemble.jobs.helpers import open_edit_job, submit, upload, wait_terminal
 from voicegate.app import create_app
 from voicegate.config import Settings
 from voicegate.db.models import (
@@ -63,23 +63,12 @@ async def signed(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Async
             yield app, http
 
 
-async def _open_edit_job(app: FastAPI, http: httpx.AsyncClient, session: AsyncSession) -> tuple[object, dict, str]:
-    customer = await create_customer(session)
-    source = await upload(http, customer)
-    job = (await submit(http, customer, "edit", source["url"])).json()
-    token = await session.scalar(
-        select(ProviderResembleJob.callback_token).where(ProviderResembleJob.id == job["job_id"])
-    )
-    assert token
-    return customer, job, token
-
-
 class TestExactlyOnce:
     async def test_twenty_gets_and_five_callbacks_bill_and_mirror_once(
         self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
         app, http = quiet
-        customer, job, token = await _open_edit_job(app, http, session)
+        customer, job, token = await open_edit_job(http, session)
         await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.7)  # done upstream, still open here
         upstream_id = await session.scalar(
             select(ProviderResembleJob.upstream_id).where(ProviderResembleJob.id == job["job_id"])
@@ -118,7 +107,7 @@ class TestExactlyOnce:
         self, quiet: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
         app, http = quiet
-        customer, job, token = await _open_edit_job(app, http, session)
+        customer, job, token = await open_edit_job(http, session)
         await asyncio.sleep(app.state.settings.simulator_job_delay_s + 0.2)
         payload = json.dumps({"success": True, "item": {"uuid": "whatever"}}).encode()
         answers = [await http.post(f"/api/v1/webhooks/resemble/{token}", content=payload) for _ in range(10)]
@@ -132,7 +121,7 @@ class TestExactlyOnce:
         app, http = quiet
         sim = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.resources.simulator), base_url="http://sim")
         await sim.post("/_sim/faults", json={"path": "edit", "mode": "job_hang", "count": 1})
-        customer, job, token = await _open_edit_job(app, http, session)
+        customer, job, token = await open_edit_job(http, session)
         forged = json.dumps({"item": {"uuid": "x", "result_audio_url": "https://evil.example/a.wav"}}).encode()
         await http.post(f"/api/v1/webhooks/resemble/{token}", content=forged)  # Resemble never finishes this one
         state = await session.scalar(select(ProviderResembleJob.status).where(ProviderResembleJob.id == job["job_id"]))
@@ -150,7 +139,7 @@ class TestSignatures:
         app.state.resources.simulator.state.gateway_outbound._transport = httpx.MockTransport(
             lambda request: httpx.Response(503)
         )
-        _, job, token = await _open_edit_job(app, http, session)
+        _, job, token = await open_edit_job(http, session)
         body = b'{"item": {}}'
         bad = await http.post(
             f"/api/v1/webhooks/resemble/{token}", content=body, headers={"X-Resemble-Signature": "00" * 32}
@@ -160,8 +149,8 @@ class TestSignatures:
         assert await count(session, ProviderResembleWebhookEvent, job_id=job["job_id"]) == 0
 
     async def test_good_signature_is_accepted(self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession):
-        app, http = signed
-        _, _, token = await _open_edit_job(app, http, session)
+        _, http = signed
+        _, _, token = await open_edit_job(http, session)
         body = b'{"item": {"uuid": "u"}}'
         digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         response = await http.post(
@@ -173,8 +162,8 @@ class TestSignatures:
     async def test_simulator_signed_callback_completes_the_job(
         self, signed: tuple[FastAPI, httpx.AsyncClient], session: AsyncSession
     ):
-        app, http = signed
-        _, job, _ = await _open_edit_job(app, http, session)
+        _, http = signed
+        _, job, _ = await open_edit_job(http, session)
         for _ in range(50):
             await asyncio.sleep(0.1)
             status = await session.scalar(
