@@ -2,7 +2,7 @@
 
 Each task runs on its own period, opens its own session and isolates its failures, so one bad run never stops
 the next. Tasks: release credit holds that never settled, poll open jobs, deliver due outbound webhooks, renew cloned
-voices' monthly subscriptions, and notice voice builds that finished.
+voices' monthly subscriptions, notice voice builds that finished, and expire and purge stored assets.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from voicegate.billing import ledger
 from voicegate.resemble.jobs.tasks import poll_open_jobs
 from voicegate.resemble.voices.tasks import RENEW_EVERY_S, refresh_building_voices, renew_voice_subscriptions
 from voicegate.resources import Resources
+from voicegate.storage.tasks import EXPIRE_EVERY_S, PURGE_EVERY_S, expire_assets, purge_deleted
 from voicegate.webhooks import service as outbound_webhooks
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def schedule(resources: Resources) -> list[tuple[str, float, Callable[[], Awaita
         ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(resources)),
         ("voices.renew_subscriptions", RENEW_EVERY_S, lambda: renew_voice_subscriptions(resources)),
         ("voices.refresh_builds", resources.settings.job_poll_every_s, lambda: refresh_building_voices(resources)),
+        ("storage.expire_assets", EXPIRE_EVERY_S, lambda: expire_assets(resources)),
+        ("storage.purge_deleted", PURGE_EVERY_S, lambda: purge_deleted(resources)),
     ]
 
 
