@@ -123,6 +123,7 @@ class TestResponse:
             "url",
             "url_expires_at",
             "expires_at",
+            "asset_expired",
             "asset_class",
             "size_bytes",
             "file_name",
