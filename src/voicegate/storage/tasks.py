@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voicegate import metrics
+from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import log_item_failure
 from voicegate.kit.time import utc_now
 from voicegate.resources import Resources
@@ -70,6 +71,16 @@ async def _sweep(sessions: Sessions, page: Page, item: Item, event: str, batch_s
         after_id = ids[-1]
 
 
+async def _key_if_due(sessions: Sessions, asset_id: str, due: Callable[[ProviderResembleAsset], bool]) -> str | None:
+    """The asset's key when, re-read now, it is still `due` (and not under a permanent prefix, whatever its row
+    says); the read's transaction ends before any storage call."""
+    async with sessions() as session:
+        asset = await repository.get(session, asset_id)
+        if asset is None or not due(asset) or is_permanent_key(asset.storage_key):
+            return None
+        return asset.storage_key
+
+
 async def expire(
     sessions: Sessions, storage: StorageBackend, as_of: datetime | None = None, batch_size: int = BATCH_SIZE
 ) -> RetentionReport:
@@ -81,19 +92,17 @@ async def expire(
             session, backend=storage.name, as_of=moment, after_id=after_id, limit=batch_size
         )
 
+    def due(asset: ProviderResembleAsset) -> bool:
+        return (
+            asset.deleted_at is None
+            and asset.expires_at is not None
+            and asset.expires_at <= moment
+            and not is_permanent(asset.asset_class)
+        )
+
     async def one(asset_id: str) -> str:
-        async with sessions() as session:
-            asset = await repository.get(session, asset_id)
-            due = (
-                asset is not None
-                and asset.deleted_at is None
-                and asset.expires_at is not None
-                and asset.expires_at <= moment
-                and not is_permanent(asset.asset_class)
-                and not is_permanent_key(asset.storage_key)
-            )
-            key = asset.storage_key if asset is not None else ""
-        if not due:
+        key = await _key_if_due(sessions, asset_id, due)
+        if key is None:
             return "skipped"
         outcome = "done"
         try:
@@ -123,18 +132,12 @@ async def purge(
             session, backend=storage.name, deleted_before=cutoff, after_id=after_id, limit=batch_size
         )
 
+    def due(asset: ProviderResembleAsset) -> bool:
+        return asset.purged_at is None and asset.deleted_at is not None and asset.deleted_at <= cutoff
+
     async def one(asset_id: str) -> str:
-        async with sessions() as session:
-            asset = await repository.get(session, asset_id)
-            due = (
-                asset is not None
-                and asset.purged_at is None
-                and asset.deleted_at is not None
-                and asset.deleted_at <= cutoff
-                and not is_permanent_key(asset.storage_key)
-            )
-            key = asset.storage_key if asset is not None else ""
-        if not due:
+        key = await _key_if_due(sessions, asset_id, due)
+        if key is None:
             return "skipped"
         # The live key too: a restore that moved the object back but stopped before clearing the mark left it there.
         await storage.delete(deleted_key(key))
