@@ -48,15 +48,17 @@ def cli_environment(settings: Settings) -> dict[str, str]:
 
 def cli_for(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """`await cli("storage", "expire", ...)`: the command run in a thread (it runs its own event loop), `--json`
-    added; returns the parsed output, or the result itself when `exit_code` is not 0."""
+    added unless `as_json=False`; returns the parsed output, or the result itself when `exit_code` is not 0 or the
+    output is text."""
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
 
-    async def run(*args: str, exit_code: int = 0) -> Any:
-        result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli_app, [*args, "--json"]))
+    async def run(*args: str, exit_code: int = 0, as_json: bool = True) -> Any:
+        argv = [*args, "--json"] if as_json else list(args)
+        result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli_app, argv))
         assert result.exit_code == exit_code, result.output
-        if exit_code:
+        if exit_code or not as_json:
             return result
         return json.loads(result.stdout.strip().splitlines()[-1])
 

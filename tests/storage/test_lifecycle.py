@@ -114,6 +114,20 @@ class TestLifecycleCommand:
         assert again["diff"]["in_sync"] is True
         assert len(again["diff"]["unchanged"]) == len(EXPECTED_DAYS)
 
+    async def test_text_output_names_each_rule_and_difference(
+        self, s3_cli: Cli, s3_client: S3Client, bucket: str
+    ) -> None:
+        s3_client.delete_bucket_lifecycle(Bucket=bucket)
+        shown = (await s3_cli("storage", "lifecycle", "--show", as_json=False)).output
+        assert "voicegate-uploads: uploads/ expires after 37 days" in shown
+        assert "+ voicegate-_deleted" in shown
+        assert "voice-recordings" not in shown
+        await s3_cli("storage", "lifecycle", "--apply")
+        assert (
+            "the bucket has exactly these rules"
+            in (await s3_cli("storage", "lifecycle", "--show", as_json=False)).output
+        )
+
     async def test_a_bucket_without_configuration_has_no_rules(
         self, s3_cli: Cli, s3_client: S3Client, bucket: str
     ) -> None:
