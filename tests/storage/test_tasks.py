@@ -127,6 +127,30 @@ class TestExpireRestorePurge:
         assert await storage_of(app).exists(key)
         assert not await storage_of(app).exists(deleted_key(key))
 
+    async def test_a_restore_that_stopped_after_moving_back_is_finished_by_the_next(
+        self, app: FastAPI, client: httpx.AsyncClient, customer: Customer
+    ) -> None:
+        uploaded = await upload(client, customer, purpose=None)
+        key = await key_of(app, uploaded["asset_id"])
+        await tasks.expire_assets(app.state.resources, as_of=utc_now() + timedelta(days=31))
+        await storage_of(app).move(deleted_key(key), key)  # the crash: moved back, row still marked
+
+        response = await client.post(RESTORE, json={"key": key}, headers=ADMIN_HEADERS)
+        assert response.status_code == 200, response.text
+        assert (await get_upload(client, customer, uploaded["asset_id"]))["asset_expired"] is False
+
+    async def test_restore_of_an_object_gone_from_storage_is_gone(
+        self, app: FastAPI, client: httpx.AsyncClient, customer: Customer
+    ) -> None:
+        uploaded = await upload(client, customer, purpose=None)
+        key = await key_of(app, uploaded["asset_id"])
+        await tasks.expire_assets(app.state.resources, as_of=utc_now() + timedelta(days=31))
+        await storage_of(app).delete(deleted_key(key))
+
+        response = await client.post(RESTORE, json={"key": key}, headers=ADMIN_HEADERS)
+        assert response.status_code == 410
+        assert response.json() == {"detail": "This asset is no longer in storage"}
+
     @pytest.mark.parametrize("key", ["uploads/nobody/2026/01/01/000000-x.wav", "../etc/passwd", "_deleted/"])
     async def test_restore_of_an_unknown_key_is_not_found(self, client: httpx.AsyncClient, key: str) -> None:
         response = await client.post(RESTORE, json={"key": key}, headers=ADMIN_HEADERS)
