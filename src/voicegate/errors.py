@@ -64,6 +64,13 @@ class Conflict(GatewayError):
     detail = "Conflict"
 
 
+class Gone(GatewayError):
+    """The thing existed but was deleted by retention (an expired asset): it will not come back by retrying."""
+
+    status_code = 410
+    detail = "Gone"
+
+
 class PayloadTooLarge(GatewayError):
     status_code = 413
     detail = "Payload too large"

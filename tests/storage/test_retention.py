@@ -4,7 +4,18 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from voicegate.storage.retention import RETENTION_TABLE, AssetClass, RetentionRule, expires_at, rule_for
+from voicegate.storage.retention import (
+    RETENTION_TABLE,
+    SOFT_DELETE_WINDOW,
+    AssetClass,
+    RetentionRule,
+    deleted_key,
+    expires_at,
+    is_permanent,
+    is_permanent_key,
+    original_key,
+    rule_for,
+)
 
 NOW = datetime(2026, 4, 27, 12, 30, 0, tzinfo=UTC)
 
@@ -66,3 +77,21 @@ def test_rules_are_immutable() -> None:
         rule.ttl = None  # type: ignore[misc]
     with pytest.raises(TypeError):
         RETENTION_TABLE[AssetClass.UPLOADS] = rule  # type: ignore[index]
+
+
+def test_the_soft_delete_window_is_seven_days_under_deleted() -> None:
+    assert timedelta(days=7) == SOFT_DELETE_WINDOW
+    key = "uploads/u1/2026/04/27/123000-r1.wav"
+    assert deleted_key(key) == f"_deleted/{key}"
+    assert original_key(deleted_key(key)) == key
+    assert original_key(key) == key
+
+
+@pytest.mark.parametrize(("name", "prefix", "days"), TABLE)
+def test_permanence_by_class_and_by_key(name: str, prefix: str, days: int | None) -> None:
+    assert is_permanent(name) is (days is None)
+    assert is_permanent_key(f"{prefix}u1/2026/04/27/123000-r1.wav") is (days is None)
+
+
+def test_an_unknown_class_counts_as_permanent() -> None:
+    assert is_permanent("not_a_class") is True

@@ -14,11 +14,16 @@ from voicegate.errors import install_exception_handlers
 from voicegate.kit.time import utc_now
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.local import LocalBackend, sign
-from voicegate.storage.router import mount_files_router, router
+from voicegate.storage.router import get_expired_check, mount_files_router, router
 from voicegate.storage.s3 import S3Backend
 
 KEY = "tts-output/user_1/2026/04/27/120000-req1.wav"
 FORBIDDEN = {"detail": "Invalid or expired signature"}
+EXPIRED_KEY = "tts-output/user_1/2026/04/20/120000-gone1.wav"
+
+
+async def has_expired(key: str) -> bool:
+    return key == EXPIRED_KEY
 
 
 def make_app(storage: StorageBackend, *, mount: bool = True) -> FastAPI:
@@ -27,6 +32,7 @@ def make_app(storage: StorageBackend, *, mount: bool = True) -> FastAPI:
     if mount:
         app.include_router(router)
     app.dependency_overrides[get_storage] = lambda: storage
+    app.dependency_overrides[get_expired_check] = lambda: has_expired
     return app
 
 
@@ -125,6 +131,15 @@ async def test_missing_object_is_not_found(local: LocalBackend, client: httpx.As
     response = await client.get(path_and_query(url))
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found"}
+
+
+async def test_expired_asset_is_gone_even_with_a_valid_signature(
+    local: LocalBackend, client: httpx.AsyncClient
+) -> None:
+    url = await local.presigned_url(EXPIRED_KEY, timedelta(minutes=5))
+    response = await client.get(path_and_query(url))
+    assert response.status_code == 410
+    assert response.json() == {"detail": "This file expired and was deleted under the retention policy"}
 
 
 async def test_invalid_key_with_a_valid_signature_is_not_found(local: LocalBackend, client: httpx.AsyncClient) -> None:

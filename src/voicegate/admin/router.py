@@ -14,8 +14,10 @@ from voicegate.admin.schemas import (
     UserRead,
 )
 from voicegate.db.models import ApiKey, User
-from voicegate.deps import ResourcesDep, SessionDep
+from voicegate.deps import ResourcesDep, SessionDep, StorageDep
 from voicegate.errors import described
+from voicegate.storage import service as storage_service
+from voicegate.storage.schemas import StorageRestore, StorageRestored
 
 router = APIRouter(
     prefix="/admin",
@@ -73,3 +75,16 @@ async def issue_key(user_id: str, body: KeyCreate, session: SessionDep) -> KeyCr
 @router.delete("/users/{user_id}/keys/{key_id}")
 async def revoke_key(user_id: str, key_id: str, session: SessionDep, resources: ResourcesDep) -> KeyRead:
     return _key(await service.revoke_key(session, key_id, user_id=user_id, credentials=resources.credentials))
+
+
+# --- storage retention --------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/storage/restore",
+    responses=described({404: "Unknown key", 409: "Not deleted", 410: "Already purged", 502: "Storage unavailable"}),
+)
+async def restore_asset(body: StorageRestore, session: SessionDep, storage: StorageDep) -> StorageRestored:
+    """Bring an expired asset back from `_deleted/` within the soft-delete window (fresh expiry: now + TTL)."""
+    restored = await storage_service.restore(session, storage, body.key)
+    return StorageRestored(asset_id=restored.asset_id, key=restored.key, expires_at=restored.expires_at)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voicegate.admin import service as admin_service
 from voicegate.config import Settings, get_settings
@@ -27,6 +27,12 @@ from voicegate.metrics import MULTIPROC_DIR_ENV
 from voicegate.runtime_settings import service as runtime_settings
 from voicegate.runtime_settings.registry import lookup
 from voicegate.runtime_settings.service import SettingView
+from voicegate.storage import lifecycle as bucket_lifecycle
+from voicegate.storage import service as storage_service
+from voicegate.storage import tasks as storage_tasks
+from voicegate.storage.base import StorageBackend, StorageError
+from voicegate.storage.factory import build_storage
+from voicegate.storage.s3 import S3Backend
 
 app = typer.Typer(help="voicegate: a metered gateway for Resemble AI's voice platform.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -378,6 +384,123 @@ def voices_renew(
 
     migrate.upgrade(settings.effective_database_url)
     _emit(asyncio.run(run()), as_json)
+
+
+# --- storage retention --------------------------------------------------------------------------------------------
+
+storage_app = typer.Typer(help="Stored media: expiry, purge, restore and bucket lifecycle rules.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Run as if it were this ISO 8601 moment (default: now).")
+]
+
+
+def _with_storage(work: Callable[[async_sessionmaker[AsyncSession], StorageBackend], Awaitable[T]]) -> T:
+    """Run `work` with a session factory and the configured storage backend; errors exit 1 with their message."""
+    settings = get_settings()
+
+    async def run() -> T:
+        engine = create_engine(settings.effective_database_url)
+        storage = build_storage(settings)
+        try:
+            return await work(create_sessionmaker(engine), storage)
+        finally:
+            close = getattr(storage, "close", None)
+            if close is not None:
+                close()
+            await engine.dispose()
+
+    migrate.upgrade(settings.effective_database_url)
+    try:
+        return asyncio.run(run())
+    except GatewayError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+    except StorageError as exc:
+        typer.echo(f"error: storage failed: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+@storage_app.command("expire")
+def storage_expire(as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    """Move every object past its expiry to `_deleted/` (kept 7 days for restore); prints counts."""
+    moment = _moment(as_of)
+    report = _with_storage(lambda sessions, storage: storage_tasks.expire(sessions, storage, moment))
+    _emit(report.as_dict("moved"), as_json)
+
+
+@storage_app.command("purge")
+def storage_purge(as_of: AsOfOption = None, as_json: JsonOption = False) -> None:
+    """Delete for good the objects soft-deleted more than 7 days before now (or --as-of); prints counts."""
+    moment = _moment(as_of)
+    report = _with_storage(lambda sessions, storage: storage_tasks.purge(sessions, storage, moment))
+    _emit(report.as_dict("purged"), as_json)
+
+
+@storage_app.command("restore")
+def storage_restore(
+    key: Annotated[str, typer.Argument(help="The asset's storage key (or its _deleted/ key).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Bring an expired asset back within the 7-day window, with a fresh expiry (now + its class's TTL)."""
+
+    async def work(sessions: async_sessionmaker[AsyncSession], storage: StorageBackend) -> dict[str, Any]:
+        async with sessions() as session:
+            restored = await storage_service.restore(session, storage, key)
+        expires = restored.expires_at.isoformat() if restored.expires_at else None
+        return {"asset_id": restored.asset_id, "key": restored.key, "expires_at": expires}
+
+    _emit(_with_storage(work), as_json)
+
+
+@storage_app.command("lifecycle")
+def storage_lifecycle(
+    show: Annotated[bool, typer.Option("--show", help="Print the desired rules and the bucket's difference.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the desired rules to the bucket.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Bucket lifecycle rules from the retention table (S3 and R2 only)."""
+    if show == apply:
+        raise typer.BadParameter("give exactly one of --show or --apply")
+    if get_settings().storage_backend == "local":
+        typer.echo("error: lifecycle rules apply to S3/R2 buckets; the local backend has none", err=True)
+        raise typer.Exit(code=1)
+
+    async def work(_: async_sessionmaker[AsyncSession], storage: StorageBackend) -> dict[str, Any]:
+        assert isinstance(storage, S3Backend)
+        desired = bucket_lifecycle.desired_rules()
+        difference = bucket_lifecycle.diff(desired, await storage.lifecycle_rules())
+        if apply:
+            await storage.put_lifecycle_rules(desired)
+        return {
+            "bucket": storage.bucket,
+            "applied": apply,
+            "desired": [rule.as_dict() for rule in desired],
+            "diff": difference.as_dict(),
+        }
+
+    result = _with_storage(work)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _print_lifecycle(result)
+
+
+def _print_lifecycle(result: dict[str, Any]) -> None:
+    typer.echo(f"bucket {result['bucket']}: desired rules")
+    for rule in result["desired"]:
+        typer.echo(f"  {rule['id']}: {rule['prefix']} expires after {rule['expiration_days']} days")
+    difference = result["diff"]
+    for rule in difference["add"]:
+        typer.echo(f"+ {rule['id']}")
+    for change in difference["change"]:
+        typer.echo(f"~ {change['desired']['id']}")
+    for rule in difference["remove"]:
+        typer.echo(f"- {rule['id']}")
+    if difference["in_sync"]:
+        typer.echo("the bucket has exactly these rules")
+    elif result["applied"]:
+        typer.echo("applied")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from voicegate.config import Settings
 from voicegate.resemble.jobs import tasks as job_tasks
 from voicegate.resemble.voices import tasks as voice_tasks
 from voicegate.resources import Resources
+from voicegate.storage import tasks as storage_tasks
 from voicegate.webhooks import tasks as webhook_tasks
 
 TaskFn = Callable[..., Awaitable[object]]
@@ -73,6 +74,8 @@ TASKS: dict[str, Task] = {
         periodic(
             "voices.refresh_builds", lambda settings: settings.job_poll_every_s, voice_tasks.refresh_building_voices
         ),
+        periodic("storage.expire_assets", storage_tasks.EXPIRE_EVERY_S, storage_tasks.expire_assets),
+        periodic("storage.purge_deleted", storage_tasks.PURGE_EVERY_S, storage_tasks.purge_deleted),
         enqueued("jobs.handle_callback", job_tasks.handle_callback),
     )
 }

@@ -22,6 +22,7 @@ from voicegate.config import Settings
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import NotFound, PayloadTooLarge, StorageUnavailable
 from voicegate.kit import netguard
+from voicegate.storage import service as storage_service
 from voicegate.storage.base import InvalidKey, ObjectMissing, ObjectStream, StorageBackend, StorageError, check_key
 
 MEDIA_NOT_FOUND = "Media not found"
@@ -111,8 +112,9 @@ async def resolve_owned_media(
 ) -> ProviderResembleAsset | None:
     """The caller's live asset behind `url`; None when `url` is not one of ours (treat it as a foreign URL).
 
-    Raises NotFound("Media not found") when the URL is ours but names nothing the caller owns: a missing or
-    deleted object and another user's object are answered alike, so nothing is revealed about other users.
+    Raises NotFound("Media not found") when the URL is ours but names nothing the caller owns: a missing object
+    and another user's object are answered alike, so nothing is revealed about other users. The caller's own
+    asset that retention deleted is a 410 (AssetExpired), raised before anything is held or charged.
     `storage` is the backend the asset will be read from; a row stored on another backend counts as missing.
     """
     key = storage_key_of(settings, url)
@@ -124,13 +126,13 @@ async def resolve_owned_media(
         raise NotFound(MEDIA_NOT_FOUND) from None
     asset = await session.scalar(
         select(ProviderResembleAsset).where(
-            ProviderResembleAsset.storage_key == key,
-            ProviderResembleAsset.user_id == user_id,
-            ProviderResembleAsset.deleted_at.is_(None),
+            ProviderResembleAsset.storage_key == key, ProviderResembleAsset.user_id == user_id
         )
     )
     if asset is None or asset.storage_backend != storage.name:
         raise NotFound(MEDIA_NOT_FOUND)
+    if storage_service.is_expired(asset):
+        raise storage_service.AssetExpired(asset)
     return asset
 
 

@@ -104,6 +104,11 @@ class StorageBackend(Protocol):
         """Remove the object; deleting a missing object is not an error."""
         ...
 
+    async def move(self, src_key: str, dst_key: str) -> None:
+        """Move an object to another key (replacing any object there) without passing its bytes through us;
+        ObjectMissing when `src_key` is absent. Not atomic on every backend: a failure may leave both copies."""
+        ...
+
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         """A URL that downloads the object without credentials until `ttl` has passed."""
         ...

@@ -77,6 +77,13 @@ def _open_for_reading(path: Path) -> tuple[BinaryIO, int]:
         raise
 
 
+def _rename(source: Path, target: Path) -> None:
+    if not source.is_file():
+        raise FileNotFoundError(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+
+
 def _delete(path: Path) -> None:
     # A "directory" key holds no object, as on S3: nothing to delete.
     with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -158,6 +165,11 @@ class LocalBackend:
         path = self.path_for(key)
         with _os_errors(key):
             await anyio.to_thread.run_sync(_delete, path)
+
+    async def move(self, src_key: str, dst_key: str) -> None:
+        source, target = self.path_for(src_key), self.path_for(dst_key)
+        with _os_errors(src_key):
+            await anyio.to_thread.run_sync(_rename, source, target)
 
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         self.path_for(key)

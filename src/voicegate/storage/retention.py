@@ -3,6 +3,9 @@
 The table mirrors the storage policy decision (Q3): regenerable output gets a short TTL, user-supplied
 sources a medium one, identity assets (voice recordings, voice models) are permanent. Bucket lifecycle rules
 are configured per prefix from the same table.
+
+Past its TTL an object is moved under `_deleted/{original key}` and kept there for the soft-delete window, so
+support can restore it, before it is deleted for good.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class RetentionRule:
         return self.ttl is None
 
 
+DELETED_PREFIX = "_deleted/"
+SOFT_DELETE_WINDOW = timedelta(days=7)
+
+
 def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
@@ -76,3 +83,29 @@ def expires_at(asset_class: AssetClass, now: datetime) -> datetime | None:
         raise ValueError("now must be a timezone-aware datetime")
     ttl = rule_for(asset_class).ttl
     return None if ttl is None else now.astimezone(UTC) + ttl
+
+
+def deleted_key(key: str) -> str:
+    """Where an expired object waits out the soft-delete window."""
+    return f"{DELETED_PREFIX}{key}"
+
+
+def original_key(key: str) -> str:
+    """The live key of `key`, which may name the object in `_deleted/` or already be the live key."""
+    return key.removeprefix(DELETED_PREFIX)
+
+
+def is_permanent(asset_class: str) -> bool:
+    """Whether the class is kept forever; an unknown class counts as permanent, so nothing unknown is deleted."""
+    try:
+        return rule_for(AssetClass(asset_class)).permanent
+    except ValueError:
+        return True
+
+
+def is_permanent_key(key: str) -> bool:
+    """Whether `key` lies under a permanent prefix (checked besides the row's class: those are never touched)."""
+    return any(key.startswith(rule.prefix) for rule in RETENTION_TABLE.values() if rule.permanent)
+
+
+EXPIRING_CLASSES: tuple[AssetClass, ...] = tuple(c for c, rule in RETENTION_TABLE.items() if not rule.permanent)

@@ -1,19 +1,21 @@
 """`GET /files/{key}`: downloads for the local backend through URLs signed by `LocalBackend.presigned_url`.
 
 S3-compatible backends hand out their own presigned URLs, so there the route answers 404; mount it with
-`mount_files_router`, which only does so for the local backend.
+`mount_files_router`, which only does so for the local backend. A link to an asset that retention has deleted
+answers 410, even while its signature is still valid.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import StreamingResponse
 
-from voicegate.deps import get_storage
-from voicegate.errors import Forbidden, NotFound, described
+from voicegate.deps import ResourcesDep, get_storage
+from voicegate.errors import Forbidden, Gone, NotFound, described
 from voicegate.kit.time import utc_now
+from voicegate.storage import service as storage_service
 from voicegate.storage.base import (
     InvalidKey,
     ObjectMissing,
@@ -27,10 +29,24 @@ from voicegate.storage.media_types import content_type_for
 router = APIRouter(tags=["files"])
 
 INVALID_SIGNATURE = "Invalid or expired signature"
+EXPIRED = "This file expired and was deleted under the retention policy"
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-    **described({403: INVALID_SIGNATURE, 404: "No such file, or storage is not local"}),
+    **described({403: INVALID_SIGNATURE, 404: "No such file, or storage is not local", 410: EXPIRED}),
 }
+
+
+ExpiredCheck = Callable[[str], Awaitable[bool]]
+
+
+async def get_expired_check(resources: ResourcesDep) -> ExpiredCheck:
+    """Whether a key names an asset retention deleted; asked only when the object is missing."""
+
+    async def has_expired(key: str) -> bool:
+        async with resources.sessionmaker() as session:
+            return await storage_service.key_has_expired(session, key)
+
+    return has_expired
 
 
 async def _relay(stream: ObjectStream) -> AsyncIterator[bytes]:
@@ -48,6 +64,7 @@ async def download_file(
     sig: str | None = None,
     filename: str | None = None,
     storage: StorageBackend = Depends(get_storage),
+    has_expired: ExpiredCheck = Depends(get_expired_check),
 ) -> StreamingResponse:
     if not isinstance(storage, LocalBackend):
         raise NotFound()
@@ -59,6 +76,8 @@ async def download_file(
     try:
         stream = await storage.open_stream(key)
     except (ObjectMissing, InvalidKey) as exc:
+        if isinstance(exc, ObjectMissing) and await has_expired(key):
+            raise Gone(EXPIRED) from exc
         raise NotFound() from exc
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
     if stream.content_length is not None:

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate import metrics
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.db.upsert import insert_or_ignore
+from voicegate.errors import Conflict, Gone, NotFound, StorageUnavailable
 from voicegate.kit.ids import new_id
-from voicegate.kit.time import utc_now
-from voicegate.storage import keys, retention
-from voicegate.storage.base import StorageBackend, StorageError
+from voicegate.kit.time import isoformat_z, utc_now
+from voicegate.storage import keys, repository, retention
+from voicegate.storage.base import InvalidKey, ObjectMissing, StorageBackend, StorageError, check_key
 from voicegate.storage.retention import AssetClass
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,21 @@ class AssetLink:
     url_expires_at: datetime
 
 
+class AssetExpired(Gone):
+    def __init__(self, asset: ProviderResembleAsset) -> None:
+        when = f" on {isoformat_z(asset.expires_at)}" if asset.expires_at else ""
+        super().__init__(f"This media expired{when} and was deleted under the retention policy")
+
+
+def is_expired(asset: ProviderResembleAsset) -> bool:
+    """Retention moved the object away: its URL is never issued again (unless support restores it)."""
+    return asset.deleted_at is not None
+
+
 async def presign(storage: StorageBackend, asset: ProviderResembleAsset, ttl: timedelta) -> AssetLink:
+    """A fresh download link; AssetExpired (410) for an asset retention has deleted."""
+    if is_expired(asset):
+        raise AssetExpired(asset)
     url = await storage.presigned_url(asset.storage_key, ttl, filename=asset.file_name)
     return AssetLink(asset=asset, url=url, url_expires_at=utc_now() + ttl)
 
@@ -135,3 +150,57 @@ async def delete_quietly(storage: StorageBackend, key: str) -> None:
             await storage.delete(key)
         except (StorageError, OSError):
             log.warning("storage_delete_failed", extra={"key": key})
+
+
+async def key_has_expired(session: AsyncSession, key: str) -> bool:
+    """Whether `key` names an asset retention has deleted (a download of it answers 410, not 404)."""
+    asset = await repository.by_key(session, key)
+    return asset is not None and is_expired(asset)
+
+
+@dataclass(frozen=True)
+class Restored:
+    asset_id: str
+    key: str
+    expires_at: datetime | None
+
+
+async def restore(session: AsyncSession, storage: StorageBackend, key: str) -> Restored:
+    """Bring a soft-deleted asset back from `_deleted/` (by its live or its `_deleted/` key) with a fresh expiry
+    of now + its class's TTL, as if stored today. 404 unknown key, 409 not deleted (or on another backend),
+    410 already purged; safe to repeat after a crash between the move and the row update."""
+    live = retention.original_key(key)
+    try:
+        check_key(live)
+    except InvalidKey:
+        raise NotFound("No stored asset has this key") from None
+    asset = await repository.by_key(session, live)
+    if asset is None:
+        raise NotFound("No stored asset has this key")
+    if asset.purged_at is not None:
+        raise Gone(f"This asset was deleted for good on {isoformat_z(asset.purged_at)}")
+    if asset.deleted_at is None:
+        raise Conflict("This asset is not deleted")
+    if asset.storage_backend != storage.name:
+        raise Conflict(f"This asset is stored on the {asset.storage_backend} backend, not {storage.name}")
+    asset_id, asset_class = asset.id, retention.AssetClass(asset.asset_class)
+    await session.commit()  # no transaction held over the storage call
+    try:
+        await _move_back(storage, live)
+    except (StorageError, OSError) as exc:
+        metrics.storage_failures.labels("restore").inc()
+        raise StorageUnavailable() from exc
+    expires = retention.expires_at(asset_class, utc_now())
+    if not await repository.mark_restored(session, asset_id, expires):
+        raise Conflict("This asset changed while it was being restored; try again")
+    await session.commit()
+    log.info("storage_asset_restored", extra={"asset_id": asset_id})
+    return Restored(asset_id=asset_id, key=live, expires_at=expires)
+
+
+async def _move_back(storage: StorageBackend, live: str) -> None:
+    try:
+        await storage.move(retention.deleted_key(live), live)
+    except ObjectMissing:
+        if not await storage.exists(live):  # else: moved back by a restore that stopped before the update
+            raise Gone("This asset is no longer in storage") from None

@@ -15,7 +15,7 @@ from tests.kit import samples
 from tests.resemble.uploads.support import URL
 from voicegate.config import Settings
 from voicegate.db.models import ProviderResembleAsset
-from voicegate.errors import NotFound, PayloadTooLarge
+from voicegate.errors import Gone, NotFound, PayloadTooLarge
 from voicegate.kit.time import utc_now
 from voicegate.resemble.media import open_asset_stream, read_asset_bytes, resolve_owned_media, storage_key_of
 from voicegate.storage.base import StorageBackend
@@ -150,7 +150,7 @@ class TestResolveOwnedMedia:
         with pytest.raises(NotFound):
             await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, url)
 
-    async def test_deleted_asset_is_not_found(
+    async def test_expired_asset_is_gone(
         self, app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, settings: Settings, customer: Customer
     ):
         uploaded = await _upload(client, customer)
@@ -159,7 +159,7 @@ class TestResolveOwnedMedia:
         asset.deleted_at = utc_now()
         await session.commit()
 
-        with pytest.raises(NotFound):
+        with pytest.raises(Gone, match="expired"):
             await resolve_owned_media(session, app.state.resources.storage, settings, customer.user.id, uploaded["url"])
 
     @pytest.mark.parametrize(

@@ -123,6 +123,7 @@ class TestResponse:
             "url",
             "url_expires_at",
             "expires_at",
+            "asset_expired",
             "asset_class",
             "size_bytes",
             "file_name",
@@ -179,6 +180,29 @@ class TestResponse:
         response = await upload(client, customer, data=data, name="x")
         assert response.status_code == 201, response.text
         assert response.json()["extension"] == extension
+
+
+class TestGetUpload:
+    async def test_answers_the_upload_with_a_fresh_link(self, client: httpx.AsyncClient, customer: Customer):
+        created = (await upload(client, customer, purpose="stt_input")).json()
+        response = await client.get(f"{URL}/{created['asset_id']}", headers=customer.headers)
+        assert response.status_code == 200
+        body = response.json()
+        assert {k: v for k, v in body.items() if k not in ("url", "url_expires_at")} == {
+            k: v for k, v in created.items() if k not in ("url", "url_expires_at")
+        }
+        assert body["asset_expired"] is False
+        assert await download(client, body["url"]) == WAV
+
+    async def test_someone_elses_or_an_unknown_upload_is_not_found(
+        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
+    ):
+        created = (await upload(client, customer)).json()
+        stranger = await create_customer(session)
+        for asset_id, who in ((created["asset_id"], stranger), ("nope", customer)):
+            response = await client.get(f"{URL}/{asset_id}", headers=who.headers)
+            assert response.status_code == 404
+            assert response.json() == {"detail": "Upload not found"}
 
 
 class TestSdkWireFormat:

@@ -9,7 +9,12 @@ from voicegate.db.base import Base, CreatedAtMixin, IdMixin, UTCDateTime
 
 
 class ProviderResembleAsset(IdMixin, CreatedAtMixin, Base):
-    """One stored media object. `expires_at` is null for permanent asset classes."""
+    """One stored media object. `expires_at` is null for permanent asset classes.
+
+    Past `expires_at` the object is moved to `_deleted/{storage_key}` and `deleted_at` is set (its URL is no longer
+    issued); after the soft-delete window it is deleted for good and `purged_at` is set. The row stays, so a link
+    to it can be answered "expired" rather than "unknown".
+    """
 
     __tablename__ = "provider_resemble_asset"
 
@@ -25,4 +30,5 @@ class ProviderResembleAsset(IdMixin, CreatedAtMixin, Base):
     file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -133,6 +133,9 @@ class JobRead(BaseModel):
     audio_url: str | None = Field(default=None, description="Presigned link to our copy of the output")
     transcript_url: str | None = Field(default=None, description="stt: presigned link to the stored transcript")
     expires_at: str | None = Field(default=None, description="When the stored output is deleted (ISO 8601, UTC)")
+    asset_expired: bool = Field(
+        default=False, description="The stored output passed `expires_at` and was deleted: no link is issued"
+    )
     resemble_url: str | None = Field(default=None, description="Resemble's own link to the output")
     billing: Billing | None = None
 

@@ -377,14 +377,16 @@ async def _links(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item: d
             else:
                 await _mirror(deps, kind, job, data)
         asset = await storage_service.find_for_request(deps.session, user_id=job.user_id, job_id=job.id)
+    expired = asset is not None and storage_service.is_expired(asset)
     link = (
         await storage_service.presign(deps.storage, asset, timedelta(seconds=deps.settings.presign_ttl_s))
-        if (asset)
+        if asset and not expired
         else None
     )
     url_field = "transcript_url" if is_transcript else "audio_url"
     return {
         url_field: link.url if link else None,
+        "asset_expired": expired,
         "expires_at": isoformat_z(asset.expires_at) if asset and asset.expires_at else None,
         "resemble_url": job.output_url if not is_transcript else item.get("file_url"),
     }

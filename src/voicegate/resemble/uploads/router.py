@@ -66,15 +66,30 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 async def create_upload(
     request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep, storage: StorageDep
 ) -> dict[str, Any]:
-    deps = service.UploadDeps(
-        session=session,
-        storage=storage,
-        max_bytes=settings.upload_max_bytes,
-        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
-    )
+    deps = _deps(session, settings, storage)
     body = service.UploadBody(
         chunks=_body(request),
         content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
     )
     return await service.create_upload(deps, user.id, body)
+
+
+@router.get(
+    "/{asset_id}",
+    response_model=UploadRead,
+    responses=described({404: "No such upload of yours", 502: "Storage unavailable"}),
+)
+async def get_upload(
+    asset_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep, storage: StorageDep
+) -> dict[str, Any]:
+    return await service.get_upload(_deps(session, settings, storage), user.id, asset_id)
+
+
+def _deps(session: SessionDep, settings: SettingsDep, storage: StorageDep) -> service.UploadDeps:
+    return service.UploadDeps(
+        session=session,
+        storage=storage,
+        max_bytes=settings.upload_max_bytes,
+        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
+    )

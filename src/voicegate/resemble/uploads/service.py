@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
 from voicegate.db.models import ProviderResembleAsset
-from voicegate.errors import PayloadTooLarge, StorageUnavailable, Unprocessable, UnsupportedMedia
+from voicegate.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unprocessable, UnsupportedMedia
 from voicegate.kit import media
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import isoformat_z, utc_now
@@ -232,14 +232,34 @@ async def create_upload(deps: UploadDeps, user_id: str, body: UploadBody) -> dic
     except BaseException:
         await storage_service.delete_quietly(deps.storage, stored.key)
         raise
+    return _view(asset, link)
+
+
+def _view(asset: ProviderResembleAsset, link: storage_service.AssetLink | None) -> dict[str, Any]:
     return {
         "asset_id": asset.id,
-        "url": link.url,
-        "url_expires_at": isoformat_z(link.url_expires_at),
+        "url": link.url if link else None,
+        "url_expires_at": isoformat_z(link.url_expires_at) if link else None,
         "expires_at": None if asset.expires_at is None else isoformat_z(asset.expires_at),
-        "asset_class": stored.asset_class.value,
-        "size_bytes": stored.size,
-        "file_name": stored.file_name,
-        "extension": stored.media_type.extension,
-        "file_type": stored.media_type.mime,
+        "asset_expired": storage_service.is_expired(asset),
+        "asset_class": asset.asset_class,
+        "size_bytes": asset.size_bytes,
+        "file_name": asset.file_name,
+        "extension": asset.storage_key.rsplit(".", 1)[-1],
+        "file_type": asset.content_type,
     }
+
+
+UPLOAD_CLASSES = frozenset({DEFAULT_CLASS.value, *(c.value for c in PURPOSES.values())})
+
+
+async def get_upload(deps: UploadDeps, user_id: str, asset_id: str) -> dict[str, Any]:
+    """One of the caller's uploads with a fresh link; once retention deleted it, `url` is null and
+    `asset_expired` true. Another user's upload (or any asset that is not an upload) is a 404."""
+    asset = await deps.session.get(ProviderResembleAsset, asset_id)
+    if asset is None or asset.user_id != user_id or asset.job_id is not None or asset.asset_class not in UPLOAD_CLASSES:
+        raise NotFound("Upload not found")
+    if storage_service.is_expired(asset):
+        return _view(asset, None)
+    with _storage_errors("presign", deps.max_bytes):
+        return _view(asset, await storage_service.presign(deps.storage, asset, deps.presign_ttl))
