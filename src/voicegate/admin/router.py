@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
 
 from voicegate.admin import service
 from voicegate.admin.dependencies import require_admin
@@ -16,6 +18,9 @@ from voicegate.admin.schemas import (
 from voicegate.db.models import ApiKey, User
 from voicegate.deps import ResourcesDep, SessionDep
 from voicegate.errors import described
+from voicegate.reconciliation import service as reconciliation_service
+from voicegate.reconciliation.schemas import ReconciliationReport
+from voicegate.reconciliation.window import DEFAULT_WINDOW
 
 router = APIRouter(
     prefix="/admin",
@@ -73,3 +78,19 @@ async def issue_key(user_id: str, body: KeyCreate, session: SessionDep) -> KeyCr
 @router.delete("/users/{user_id}/keys/{key_id}")
 async def revoke_key(user_id: str, key_id: str, session: SessionDep, resources: ResourcesDep) -> KeyRead:
     return _key(await service.revoke_key(session, key_id, user_id=user_id, credentials=resources.credentials))
+
+
+@router.get("/reconciliation", responses=described({422: "Window not like 30m, 24h or 7d, or out of bounds"}))
+async def reconciliation(
+    session: SessionDep,
+    resources: ResourcesDep,
+    window: Annotated[str, Query(max_length=16, description="Rolling window ending now: 30m, 24h, 7d (1m-31d)")] = (
+        DEFAULT_WINDOW
+    ),
+) -> ReconciliationReport:
+    """Our provider cost against Resemble's usage deductions over the window, plus the internal checks.
+
+    Resemble's side failing to answer is a field of the report (`comparison.outcome` "resemble_unavailable"),
+    not an error: the internal checks still hold.
+    """
+    return await reconciliation_service.reconcile(session, resources.upstream, window)

@@ -2,7 +2,7 @@
 
 Each task runs on its own period, opens its own session and isolates its failures, so one bad run never stops
 the next. Tasks: release credit holds that never settled, poll open jobs, deliver due outbound webhooks, renew cloned
-voices' monthly subscriptions, and notice voice builds that finished.
+voices' monthly subscriptions, notice voice builds that finished, and reconcile with Resemble's wallet hourly.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voicegate.billing import ledger
+from voicegate.reconciliation.tasks import RECONCILE_EVERY_S
+from voicegate.reconciliation.tasks import reconcile as reconcile_task
 from voicegate.resemble.jobs.tasks import poll_open_jobs
 from voicegate.resemble.voices.tasks import RENEW_EVERY_S, refresh_building_voices, renew_voice_subscriptions
 from voicegate.resources import Resources
@@ -51,6 +53,7 @@ def schedule(resources: Resources) -> list[tuple[str, float, Callable[[], Awaita
         ("webhooks.deliver_due", DELIVERY_EVERY_S, lambda: deliver_webhooks(resources)),
         ("voices.renew_subscriptions", RENEW_EVERY_S, lambda: renew_voice_subscriptions(resources)),
         ("voices.refresh_builds", resources.settings.job_poll_every_s, lambda: refresh_building_voices(resources)),
+        ("reconciliation.reconcile", RECONCILE_EVERY_S, lambda: reconcile_task(resources)),
     ]
 
 
