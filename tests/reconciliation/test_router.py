@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import ADMIN_HEADERS, Customer, create_customer
+from tests.resemble.voices.conftest import add_recording, build, create_voice
 
 from .conftest import (
     RECONCILIATION,
@@ -169,3 +170,15 @@ class TestWindow:
 
     async def test_the_report_needs_the_admin_key(self, client: httpx.AsyncClient):
         assert (await client.get(RECONCILIATION)).status_code == 401
+
+
+@pytest.mark.usefixtures("business_plan")
+class TestVoiceMonths:
+    async def test_a_built_voice_month_reconciles(self, client: httpx.AsyncClient, customer: Customer):
+        voice = await create_voice(client, customer)
+        await add_recording(client, customer, voice["uuid"])
+        assert (await build(client, customer, voice["uuid"])).status_code == 200
+        comparison = (await report(client))["comparison"]
+        assert comparison["outcome"] == "ok"
+        assert (comparison["usage_rows"], comparison["theirs"]["deductions"]) == (1, 1)
+        assert Decimal(comparison["ours_usd"]) in (Decimal(2), Decimal(5))

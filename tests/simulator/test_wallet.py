@@ -136,3 +136,13 @@ class TestSkewHook:
         response = await client.post("/_sim/billing", json=body)
         assert response.status_code == 400
         assert (await client.get("/_sim/billing")).json()["skew_pct"] == "0"
+
+
+class TestVoiceMonths:
+    def test_a_voice_pays_its_first_month_once(self):
+        wallet = Wallet(clock=lambda: 0.0)
+        wallet.charge_voice_month("v1", "professional")
+        wallet.charge_voice_month("v1", "professional")  # a rebuild within the month
+        wallet.charge_voice_month("v2", "rapid")
+        amounts = [row["amount_cents"] for row in wallet.transactions() if row["transaction_type"] == "usage_deduction"]
+        assert amounts == [Decimal(-200), Decimal(-500)]

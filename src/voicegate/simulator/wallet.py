@@ -45,6 +45,8 @@ RATES: Mapping[str, Decimal] = MappingProxyType(
         "identity_search": Decimal("0.005"),
         "identity_enroll": Decimal("0.01"),
         "voice_design": Decimal("0.05"),
+        "voice_clone_rapid": Decimal("2.00"),
+        "voice_clone_professional": Decimal("5.00"),
     }
 )
 OPENING_CENTS = Decimal("100000")  # a $1,000 credit purchase when the simulator starts
@@ -75,6 +77,7 @@ class Wallet:
         self._pending: list[_Pending] = []
         self._balance = Decimal(0)
         self._ledger: list[dict[str, Any]] = []
+        self._voices_paid: set[str] = set()
         self._post("credit_purchase", OPENING_CENTS, datetime.now(UTC), "Opening credit", {})
 
     @property
@@ -101,6 +104,16 @@ class Wallet:
         billed = _job_billing(job)
         if job.outcome == "complete" and billed is not None:
             self.charge(*billed, delay_s=delay_s, started=job.started)
+
+    def charge_voice_month(self, voice_uuid: str, voice_type: str) -> None:
+        """A custom voice's first month, when its first build starts (a rebuild within the month is free). The
+        simulator runs for less than a month, so it bills no renewals."""
+        with self._lock:
+            if voice_uuid in self._voices_paid:
+                return
+            self._voices_paid.add(voice_uuid)
+        rate = "voice_clone_professional" if voice_type == "professional" else "voice_clone_rapid"
+        self.charge(rate, Decimal(1))
 
     def state(self) -> dict[str, Any]:
         with self._lock:
