@@ -9,11 +9,9 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.factories import ADMIN_HEADERS, Customer
+from tests.factories import ADMIN_HEADERS, Customer, create_job
 from voicegate.db.models import (
     CreditHold,
-    ProviderResembleJob,
-    ProviderResembleRequest,
     ProviderResembleUsage,
     User,
 )
@@ -68,15 +66,8 @@ async def plant_stale_hold(session: AsyncSession, customer: Customer) -> str:
 
 
 async def plant_unbilled_job(session: AsyncSession, customer: Customer) -> str:
-    request = ProviderResembleRequest(user_id=customer.user.id, capability="stt", operation="stt.submit")
-    session.add(request)
-    await session.flush()
-    job = ProviderResembleJob(
-        user_id=customer.user.id, request_id=request.id, capability="stt", status="completed", upstream_id=new_id()
-    )
-    session.add(job)
-    await session.commit()
-    return job.id
+    """A completed job that no usage row bills."""
+    return await create_job(session, customer.user.id, status="completed", upstream_id=new_id())
 
 
 async def plant_orphan_usage(engine: AsyncEngine, customer: Customer) -> str:

@@ -41,8 +41,8 @@ async def reconcile(
     end = now or utc_now()
     start = end - span
     ours, rows = await repository.provider_cost_between(session, start, end)
+    await session.commit()  # end the read snapshot before the network call; the checks read the database anew
     theirs = await _resemble_side(upstream, start, end)
-    await session.commit()  # end the read snapshot: the checks below read the database as it is now
     comparison = _compare(quantize_usd(ours), rows, theirs)
     checks = await _checks(session, end)
     report = ReconciliationReport(
@@ -62,8 +62,10 @@ async def _resemble_side(upstream: ResembleClient, start: datetime, end: datetim
     try:
         found = await billing.transactions_since(upstream, start)
     except GatewayError as exc:
-        log.warning("reconciliation_resemble_unavailable", extra={"source": source, "error": str(exc.detail)})
-        return ResembleSide(available=False, source=source, total_usd=None, error=str(exc.detail))
+        # The error's extras (an upstream status, why a body was unreadable) are what an operator acts on.
+        error = f"{exc.detail} {exc.extra}" if exc.extra else str(exc.detail)
+        log.warning("reconciliation_resemble_unavailable", extra={"source": source, "error": error})
+        return ResembleSide(available=False, source=source, total_usd=None, error=error)
     deductions = [t for t in found if t.transaction_type == billing.USAGE_DEDUCTION and t.created_at < end]
     cents = sum((-t.amount_cents for t in deductions), Decimal(0))  # a deduction is a negative amount
     return ResembleSide(available=True, source=source, total_usd=quantize_usd(cents / 100), deductions=len(deductions))
