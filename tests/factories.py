@@ -9,8 +9,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.admin import service as admin_service
-from voicegate.db.models import User
+from voicegate.db.models import ProviderResembleJob, ProviderResembleRequest, User
 from voicegate.kit.ids import new_id
+from voicegate.kit.time import utc_now
 
 ADMIN_HEADERS = {"Authorization": "Bearer test-admin-key"}
 
@@ -44,3 +45,21 @@ async def enable_business_plan(client: httpx.AsyncClient, simulator: httpx.Async
     assert plan.status_code == 200, plan.text
     gate = await client.put("/api/v1/admin/settings", json={"business_plan_active": True}, headers=ADMIN_HEADERS)
     assert gate.status_code == 200, gate.text
+
+
+async def create_job(session: AsyncSession, user_id: str, *, status: str = "pending", upstream_id: str = "up-1") -> str:
+    """An STT job row and its request row, written directly (no hold, no usage): the id of the job."""
+    request = ProviderResembleRequest(user_id=user_id, capability="stt", operation="stt.submit")
+    session.add(request)
+    await session.flush()
+    job = ProviderResembleJob(
+        user_id=user_id,
+        request_id=request.id,
+        capability="stt",
+        status=status,
+        upstream_id=upstream_id,
+        updated_at=utc_now(),
+    )
+    session.add(job)
+    await session.commit()
+    return job.id

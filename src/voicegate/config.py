@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     resemble_max_retries: int = 2
     resemble_breaker_failures: int = 5
     resemble_breaker_reset_s: float = 30.0
+    # The wallet ledger reconciliation reads; unset means RESEMBLE_BASE_URL (the per-path server of `/wallet*`).
+    resemble_billing_base_url: str | None = None
 
     # Billing
     resemble_markup_pct: Decimal = Decimal("20.0")

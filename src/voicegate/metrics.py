@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -34,6 +34,19 @@ task_runs = Counter(
     "voicegate_task_runs_total",
     "Background task runs by task name and outcome (ok|failed), in the gateway's loop and in Celery workers alike",
     ["task", "outcome"],
+)
+
+# Reconciliation: set by whichever process ran it last; "mostrecent" so a multiprocess scrape shows that run, not a
+# sum or a list over workers that never ran it.
+reconciliation_drift = Gauge(
+    "voicegate_reconciliation_drift_ratio",
+    "(Resemble's usage deductions - our provider cost) / our provider cost over the last reconciliation's window",
+    multiprocess_mode="mostrecent",
+)
+reconciliation_ok = Gauge(
+    "voicegate_reconciliation_last_run_ok",
+    "1 when the last reconciliation found no drift beyond the threshold and every internal check passed, else 0",
+    multiprocess_mode="mostrecent",
 )
 
 

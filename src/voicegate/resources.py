@@ -106,6 +106,7 @@ def build_upstream(
         update={
             "resemble_base_url": f"{SIMULATOR_HOST}/api/v2",
             "resemble_synth_url": SIMULATOR_HOST,
+            "resemble_billing_base_url": f"{SIMULATOR_HOST}/api/v2",
             "resemble_api_key": SecretStr("simulator"),
         }
     )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
 
 from voicegate.admin import service
 from voicegate.admin.dependencies import require_admin
@@ -16,6 +18,9 @@ from voicegate.admin.schemas import (
 from voicegate.db.models import ApiKey, User
 from voicegate.deps import ResourcesDep, SessionDep, StorageDep
 from voicegate.errors import described
+from voicegate.reconciliation import service as reconciliation_service
+from voicegate.reconciliation.schemas import ReconciliationReport
+from voicegate.reconciliation.window import DEFAULT_WINDOW
 from voicegate.storage import service as storage_service
 from voicegate.storage.schemas import StorageRestore, StorageRestored
 
@@ -88,3 +93,19 @@ async def restore_asset(body: StorageRestore, session: SessionDep, storage: Stor
     """Bring an expired asset back from `_deleted/` within the soft-delete window (fresh expiry: now + TTL)."""
     restored = await storage_service.restore(session, storage, body.key)
     return StorageRestored(asset_id=restored.asset_id, key=restored.key, expires_at=restored.expires_at)
+
+
+@router.get("/reconciliation", responses=described({422: "Window not like 30m, 24h or 7d, or out of bounds"}))
+async def reconciliation(
+    session: SessionDep,
+    resources: ResourcesDep,
+    window: Annotated[str, Query(max_length=16, description="Rolling window ending now: 30m, 24h, 7d (1m-31d)")] = (
+        DEFAULT_WINDOW
+    ),
+) -> ReconciliationReport:
+    """Our provider cost against Resemble's usage deductions over the window, plus the internal checks.
+
+    Resemble's side failing to answer is a field of the report (`comparison.outcome` "resemble_unavailable"),
+    not an error: the internal checks still hold.
+    """
+    return await reconciliation_service.reconcile(session, resources.upstream, window)

@@ -503,6 +503,65 @@ def _print_lifecycle(result: dict[str, Any]) -> None:
         typer.echo("applied")
 
 
+@app.command()
+def reconcile(
+    window: Annotated[str, typer.Option(help="Rolling window ending now: 30m, 24h, 7d (1m-31d).")] = "24h",
+    as_json: JsonOption = False,
+) -> None:
+    """Compare our provider cost with Resemble's wallet deductions, and run the internal checks.
+
+    Exits 1 on drift beyond the threshold, when Resemble's ledger cannot be read, or when a check fails.
+    """
+    from voicegate.reconciliation import service as reconciliation_service
+    from voicegate.reconciliation.window import InvalidWindow, parse_window
+    from voicegate.upstream.client import ResembleClient
+
+    try:
+        parse_window(window)
+    except InvalidWindow as exc:
+        raise typer.BadParameter(str(exc.detail), param_hint="--window") from exc
+    settings = get_settings()
+    if settings.uses_simulator:
+        typer.echo(
+            "error: reconcile reads Resemble's wallet: set RESEMBLE_API_KEY (and RESEMBLE_BASE_URL for a simulator "
+            "run with `voicegate simulator`); the embedded simulator answers only GET /api/v1/admin/reconciliation",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        async with ResembleClient.from_settings(settings) as upstream:
+            report = await reconciliation_service.reconcile(session, upstream, window)
+        return report.model_dump(mode="json")
+
+    report = _with_session(work)
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        _print_reconciliation(report)
+    if not report["ok"]:
+        raise typer.Exit(code=1)
+
+
+def _print_reconciliation(report: dict[str, Any]) -> None:
+    comparison = report["comparison"]
+    theirs = comparison["theirs"]
+    typer.echo(f"window: {report['window']} ({report['start']} to {report['end']})")
+    typer.echo(f"ours_usd: {comparison['ours_usd']} ({comparison['usage_rows']} usage rows)")
+    typer.echo(f"theirs_usd: {theirs['total_usd']} ({theirs['deductions']} deductions, {theirs['source']})")
+    if theirs["error"]:
+        typer.echo(f"resemble_error: {theirs['error']}")
+    typer.echo(
+        f"drift: {comparison['drift_usd']} USD, {comparison['drift_pct']} % (threshold {comparison['threshold_pct']} %)"
+    )
+    typer.echo(f"outcome: {comparison['outcome']}")
+    for check in report["checks"]:
+        typer.echo(f"check {check['name']}: {'pass' if check['passed'] else 'FAIL'} ({check['count']})")
+        for offender in check["offenders"]:
+            typer.echo(f"  - {offender}")
+    typer.echo(f"ok: {str(report['ok']).lower()}")
+
+
 def main() -> None:
     app()
 

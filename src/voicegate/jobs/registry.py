@@ -19,6 +19,7 @@ from typing import Any
 
 from voicegate.billing import tasks as billing_tasks
 from voicegate.config import Settings
+from voicegate.reconciliation import tasks as reconciliation_tasks
 from voicegate.resemble.jobs import tasks as job_tasks
 from voicegate.resemble.voices import tasks as voice_tasks
 from voicegate.resources import Resources
@@ -76,6 +77,7 @@ TASKS: dict[str, Task] = {
         ),
         periodic("storage.expire_assets", storage_tasks.EXPIRE_EVERY_S, storage_tasks.expire_assets),
         periodic("storage.purge_deleted", storage_tasks.PURGE_EVERY_S, storage_tasks.purge_deleted),
+        periodic("reconciliation.reconcile", reconciliation_tasks.RECONCILE_EVERY_S, reconciliation_tasks.reconcile),
         enqueued("jobs.handle_callback", job_tasks.handle_callback),
     )
 }

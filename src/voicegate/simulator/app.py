@@ -31,6 +31,7 @@ from . import (
     transcripts,
     voice_design,
     voices,
+    wallet,
     watermark,
 )
 from .accounts import Accounts
@@ -123,6 +124,7 @@ def create_simulator_app(
     app.include_router(agents.router)
     app.include_router(knowledge.router)
     app.include_router(identity_router)
+    app.include_router(wallet.router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
 

@@ -316,6 +316,7 @@ def _new_linked(engine: JobEngine, detect: Job, kind: JobKind, plan: Plan, data:
         data={"detect_uuid": detect.uuid, **data},
         started=detect.started,
         created_at=detect.created_at,
+        billed=False,
     )
 
 

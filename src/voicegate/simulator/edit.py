@@ -87,7 +87,7 @@ async def create_edit(request: Request) -> dict[str, Any]:
         base_url=base_url(request),
         outcome=plan.outcome,
         error=plan.error,
-        data={**texts, "input_url": media.url(base_url(request)), "output_token": output},
+        data={**texts, "input_url": media.url(base_url(request)), "output_token": output, "duration": media.duration},
         callback_url=callback_uri,
         callback_repeat=plan.callback_repeat,
     )

@@ -59,7 +59,7 @@ async def create_enhancement(request: Request) -> JSONResponse:
         base_url=base_url(request),
         outcome=plan.outcome,
         error=plan.error,
-        data={**flags, "input_token": media.input_token, "output_token": output},
+        data={**flags, "input_token": media.input_token, "output_token": output, "duration": media.duration},
     )
     return JSONResponse({"success": True, "uuid": job.uuid, "status": "pending"}, status_code=202)
 

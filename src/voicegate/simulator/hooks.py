@@ -1,11 +1,12 @@
-"""Test hooks under `/_sim/` (no auth): the account's plan, fault injection, the request log, callback deliveries,
-run-time switches (`/_sim/voice-design/shape`), and the signed media URLs (`/_sim/media/{token}`) that stand in for
-Resemble's temporary download links."""
+"""Test hooks under `/_sim/` (no auth): the account's plan, the wallet's price skew (`/_sim/billing`), fault
+injection, the request log, callback deliveries, run-time switches (`/_sim/voice-design/shape`), and the signed media
+URLs (`/_sim/media/{token}`) that stand in for Resemble's temporary download links."""
 
 from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 import anyio.to_thread
@@ -24,6 +25,7 @@ from .state import (
     VoiceDesignShape,
     get_state,
 )
+from .wallet import MAX_SKEW_PCT
 
 SIM_PREFIX = "/_sim"
 router = APIRouter(prefix=SIM_PREFIX)
@@ -70,6 +72,32 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise SimulatorError(400, "Request body must be a JSON object")
     return body
+
+
+@router.get("/billing")
+async def get_billing(request: Request) -> dict[str, Any]:
+    """The wallet's state: `skew_pct`, `balance_cents`, `deductions` landed and `pending` (jobs not yet done)."""
+    return get_state(request).jobs.wallet.state()
+
+
+@router.post("/billing")
+async def set_billing(request: Request) -> dict[str, Any]:
+    """`{"skew_pct": N}`: every later usage deduction costs N % more (negative: less), -100 < N <= 1000."""
+    body = await _json_object(request)
+    raw = body.get("skew_pct")
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise InvalidOperation
+        skew = Decimal(str(raw))
+    except InvalidOperation:
+        skew = Decimal("NaN")
+    if not skew.is_finite() or not -100 < skew <= MAX_SKEW_PCT:
+        raise SimulatorError(
+            400, "Validation failed", errors={"skew_pct": [f"must be a number above -100 and at most {MAX_SKEW_PCT}"]}
+        )
+    wallet = get_state(request).jobs.wallet
+    wallet.set_skew(skew)
+    return wallet.state()
 
 
 @router.post("/faults", status_code=201)

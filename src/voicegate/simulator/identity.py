@@ -20,6 +20,7 @@ import hashlib
 import math
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -173,6 +174,7 @@ def _item(name: str, fields: dict[str, Any]) -> dict[str, Any]:
 def _store(request: Request, item: dict[str, Any], embedding: tuple[float, ...] | None) -> dict[str, Any]:
     registry, key = _identities(request)
     registry.add(key, Enrolled(item, embedding))
+    get_state(request).jobs.wallet.charge("identity_enroll", Decimal(1))
     return {"success": embedding is not None, "item": item}
 
 
@@ -192,6 +194,7 @@ async def search_identities(request: Request) -> dict[str, Any]:
     errors.raise_if_any(VALIDATION_STATUS)
     assert sample is not None
     assert top_k is not None
+    get_state(request).jobs.wallet.charge("identity_search", Decimal(1))
     if modality == "image":  # no face is ever enrolled here, so an image matches nothing
         return {"success": True, "modality": "image", "item": {}}
     probe_vector = embedding_of(sample)

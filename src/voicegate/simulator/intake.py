@@ -207,6 +207,11 @@ class Input:
     source_url: str | None  # the URL the client gave, if any
     input_token: str | None = None  # signed copy of the bytes the simulator holds
 
+    @property
+    def duration(self) -> float | None:
+        """Seconds of audio or video, when the input could be measured (what Resemble bills by)."""
+        return self.info.duration if self.info is not None else None
+
     def url(self, base_url: str) -> str | None:
         if self.source_url is not None:
             return self.source_url

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import httpx
 
 from .media import CONTENT_TYPES
+from .wallet import Wallet
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class JobEngine:
         self._uploads: dict[str, Upload] = {}
         self._callbacks: deque[dict[str, Any]] = deque(maxlen=CALLBACK_LOG_LIMIT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.wallet = Wallet(clock=self.now)  # what the account was charged: each completed job lands here
 
     # time and status
 
@@ -175,7 +177,9 @@ class JobEngine:
         callback_repeat: int = 1,
         started: float | None = None,
         created_at: datetime | None = None,
+        billed: bool = True,
     ) -> Job:
+        """Create a job; `billed=False` for a sub-analysis that its parent job's charge already covers."""
         job = Job(
             uuid=str(uuid_lib.uuid4()),
             kind=kind,
@@ -191,6 +195,8 @@ class JobEngine:
         )
         with self._lock:
             self._jobs[job.uuid] = job
+        if billed:
+            self.wallet.charge_job(job, self.delay_s)
         return job
 
     def get(self, kind: JobKind, job_uuid: str) -> Job | None:

@@ -7,6 +7,7 @@ import json
 import time
 import zlib
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 import anyio.to_thread
@@ -119,7 +120,8 @@ def audio_timestamps(text: str, duration: float) -> dict[str, list[Any]]:
     }
 
 
-def build_response_body(req: SynthesisRequest, duration: float) -> bytes:
+def build_response_body(req: SynthesisRequest, duration: float) -> tuple[bytes, float]:
+    """The answer's JSON bytes and the seconds of audio it holds (what the call is billed by)."""
     started = time.perf_counter()
     audio: RenderedAudio = render(
         duration,
@@ -140,7 +142,7 @@ def build_response_body(req: SynthesisRequest, duration: float) -> bytes:
         "title": req.title,
         "issues": [],
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return json.dumps(body, separators=(",", ":")).encode(), audio.duration
 
 
 @router.post("/synthesize")
@@ -159,7 +161,8 @@ async def synthesize(request: Request) -> Response:
 
     duration = synthesis_duration(req.data, state.settings.seconds_per_char)
     if duration * req.sample_rate > _INLINE_RENDER_SAMPLES:
-        content = await anyio.to_thread.run_sync(build_response_body, req, duration)
+        content, seconds = await anyio.to_thread.run_sync(build_response_body, req, duration)
     else:
-        content = build_response_body(req, duration)
+        content, seconds = build_response_body(req, duration)
+    state.jobs.wallet.charge("tts", Decimal(str(seconds)).quantize(Decimal("0.000001")))
     return Response(content=content, media_type="application/json")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid as uuid_module
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -84,6 +85,7 @@ async def create_voice_design(request: Request) -> dict[str, Any]:
         "created_at": now_iso(),
     }
     account_of(request).voice_designs.add(design_uuid, design)
+    get_state(request).jobs.wallet.charge("voice_design", Decimal(1))
     return _candidates(design, get_state(request).voice_design_shape)
 
 

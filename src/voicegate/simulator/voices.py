@@ -217,6 +217,9 @@ def start_build(state: SimulatorState, request: Request, voice_uuid: str, *, cal
     )
     job.body = partial(_settled_voice_body, state.catalogue)
     state.catalogue.start_build(voice_uuid, job)
+    voice = state.catalogue.get(voice_uuid)
+    if voice is not None:
+        state.jobs.wallet.charge_voice_month(voice_uuid, str(voice["voice_type"]))
     state.jobs.schedule_callback(job)
     return job
 

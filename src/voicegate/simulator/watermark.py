@@ -232,7 +232,7 @@ def _new_job(
         base_url=base_url(request),
         outcome=outcome,
         error=error,
-        data={"media_type": media_type, "url": media.source_url},
+        data={"media_type": media_type, "url": media.source_url, "duration": media.duration},
     )
 
 

@@ -63,6 +63,7 @@ class ResembleClient:
         api_key: str,
         base_url: str,
         synth_url: str,
+        billing_url: str | None = None,
         max_retries: int = 2,
         max_retry_wait_s: float = 10.0,
         breaker_failures: int = 5,
@@ -74,7 +75,8 @@ class ResembleClient:
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._synth_url = synth_url.rstrip("/")
-        self._api_origins = frozenset(_origin(httpx.URL(url)) for url in (base_url, synth_url))
+        self.billing_url = (billing_url or base_url).rstrip("/")
+        self._api_origins = frozenset(_origin(httpx.URL(url)) for url in (base_url, synth_url, self.billing_url))
         self._retry = RetryPolicy(max_retries=max_retries, max_total_wait_s=max_retry_wait_s)
         self._sleep = sleep
         self.breaker = CircuitBreaker(breaker_failures, breaker_reset_s, is_failure=counts_as_outage, clock=clock)
@@ -93,6 +95,7 @@ class ResembleClient:
             api_key=key,
             base_url=settings.resemble_base_url,
             synth_url=settings.resemble_synth_url,
+            billing_url=settings.resemble_billing_base_url,
             max_retries=settings.resemble_max_retries,
             breaker_failures=settings.resemble_breaker_failures,
             breaker_reset_s=settings.resemble_breaker_reset_s,

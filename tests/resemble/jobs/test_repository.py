@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import create_customer
-from voicegate.db.models import ProviderResembleJob, ProviderResembleRequest
+from tests.factories import create_customer, create_job
+from voicegate.db.models import ProviderResembleJob
 from voicegate.db.models.provider_resemble_job import JobStatus
 from voicegate.kit.time import utc_now
 from voicegate.resemble.jobs import repository
@@ -21,15 +21,7 @@ RACERS = 10
 
 async def _open_job(session: AsyncSession) -> str:
     customer = await create_customer(session)
-    request = ProviderResembleRequest(user_id=customer.user.id, capability="stt", operation="stt.submit")
-    session.add(request)
-    await session.flush()
-    job = ProviderResembleJob(
-        user_id=customer.user.id, request_id=request.id, capability="stt", upstream_id="up-1", updated_at=utc_now()
-    )
-    session.add(job)
-    await session.commit()
-    return job.id
+    return await create_job(session, customer.user.id)
 
 
 async def _status(session: AsyncSession, job_id: str) -> ProviderResembleJob:
