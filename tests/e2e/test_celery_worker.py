@@ -13,12 +13,14 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from celery import Celery
+from sqlalchemy import func, select, update
 
 from tests.conftest import IN_CI
 from tests.e2e.conftest import ADMIN_KEY, SIM_KEY, WEBHOOK_SECRET, Stack
@@ -26,7 +28,7 @@ from tests.e2e.servers import Server, free_port, serve_together
 from tests.http_receiver import Receiver, receiver_fixture  # noqa: F401 - the `receiver` fixture
 from tests.resemble.jobs.helpers import make_wav
 from tests.services import require_redis, sibling_database
-from voicegate.db.models import LedgerEntry, ProviderResembleJob, ProviderResembleUsage
+from voicegate.db.models import LedgerEntry, ProviderResembleAsset, ProviderResembleJob, ProviderResembleUsage
 from voicegate.db.session import create_engine, create_sessionmaker
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +70,20 @@ class CeleryStack(Stack):
                 await engine.dispose()
 
         return asyncio.run(read())
+
+    def execute(self, statement: Any) -> None:
+        """Change the stack's database directly, as time passing would (an asset's expiry, say)."""
+
+        async def write() -> None:
+            engine = create_engine(self.database_url)
+            try:
+                async with create_sessionmaker(engine)() as session:
+                    await session.execute(statement)
+                    await session.commit()
+            finally:
+                await engine.dispose()
+
+        asyncio.run(write())
 
 
 def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout_s: float = SETTLE_TIMEOUT_S) -> T:
@@ -167,3 +183,33 @@ def test_a_due_webhook_is_delivered_by_the_worker(celery_stack: CeleryStack, rec
     assert job_id in json.dumps(payload)
     time.sleep(1.5)  # later ticks find nothing due: still one delivery
     assert len(receiver.received) == 1
+
+
+def test_an_expired_asset_is_moved_by_the_worker(celery_stack: CeleryStack, broker_url: str) -> None:
+    user = celery_stack.new_user(credits="1.00")
+    headers = {"Authorization": f"Bearer {user['api_key']}"}
+    upload = httpx.post(
+        f"{celery_stack.gateway}/api/v1/resemble/uploads",
+        files={"file": ("clip.wav", make_wav(0.5), "audio/wav")},
+        data={"purpose": "stt_input"},
+        headers=headers,
+    )
+    assert upload.status_code == 201, upload.text
+    asset_id = upload.json()["asset_id"]
+    celery_stack.execute(
+        update(ProviderResembleAsset)
+        .where(ProviderResembleAsset.id == asset_id)
+        .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+
+    # Beat sends the sweep every 15 minutes; send the same task by name now, as beat would.
+    sender = Celery("voicegate-test", broker=broker_url, set_as_current=False)
+    sender.send_task("storage.expire_assets")
+
+    def moved() -> datetime | None:
+        return celery_stack.query(select(ProviderResembleAsset.deleted_at).where(ProviderResembleAsset.id == asset_id))
+
+    assert eventually(moved, lambda deleted_at: deleted_at is not None) is not None
+    read = httpx.get(f"{celery_stack.gateway}/api/v1/resemble/uploads/{asset_id}", headers=headers)
+    assert read.status_code == 200, read.text
+    assert (read.json()["asset_expired"], read.json()["url"]) == (True, None)
