@@ -104,6 +104,10 @@ class StorageBackend(Protocol):
         """Remove the object; deleting a missing object is not an error."""
         ...
 
+    def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every object key that starts with `prefix`, in key order (a per-user erase walks `{prefix}{user_id}/`)."""
+        ...
+
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         """A URL that downloads the object without credentials until `ttl` has passed."""
         ...

@@ -13,6 +13,8 @@ from typing import NamedTuple
 from voicegate.storage.retention import RETENTION_TABLE, AssetClass, rule_for
 
 MAX_ID_LENGTH = 128
+SOFT_DELETED_PREFIX = "_deleted/"
+"""Expired objects wait here under their original key for the soft-delete window before they are purged."""
 
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}")
 _EXT_RE = re.compile(r"[a-z0-9]{1,8}")
@@ -44,6 +46,14 @@ def object_key(asset_class: AssetClass, user_id: str, request_id: str, ext: str,
         raise ValueError("now must be a timezone-aware datetime")
     stamp = now.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S")
     return f"{rule_for(asset_class).prefix}{user_id}/{stamp}-{request_id}.{ext}"
+
+
+def user_prefixes(user_id: str) -> list[str]:
+    """Every prefix that can hold the user's objects: `{prefix}{user_id}/` of each retention class, and the same
+    under the soft-delete area (`_deleted/` + the original key), in that order."""
+    _check(user_id, _ID_RE, "user_id")
+    own = [f"{rule.prefix}{user_id}/" for rule in RETENTION_TABLE.values()]
+    return [*own, *(SOFT_DELETED_PREFIX + prefix for prefix in own)]
 
 
 def parse_key(key: str) -> ParsedKey | None:
