@@ -14,6 +14,7 @@ from voicegate.db.models.provider_resemble_usage import ProviderResembleUsage
 from voicegate.db.models.provider_resemble_voice import ProviderResembleVoice, ProviderResembleVoiceSubscription
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
 from voicegate.db.models.user import User
+from voicegate.db.models.user_erasure import UserErasure
 from voicegate.db.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "ProviderResembleVoiceSubscription",
     "ProviderResembleWebhookEvent",
     "User",
+    "UserErasure",
     "WebhookDelivery",
 ]

@@ -1,0 +1,213 @@
+"""All SQL of a user's erasure: its progress record, and the removal of personal data from every table that
+keeps some. The ledger, usage rows and credit holds are never touched. Writes only flush; the service commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicegate.db.models import (
+    ApiKey,
+    IdempotencyKey,
+    LedgerEntry,
+    ProviderResembleAsset,
+    ProviderResembleJob,
+    ProviderResembleRequest,
+    ProviderResembleResource,
+    ProviderResembleUsage,
+    ProviderResembleVoice,
+    ProviderResembleWebhookEvent,
+    User,
+    UserErasure,
+    WebhookDelivery,
+)
+from voicegate.db.upsert import insert_or_ignore
+from voicegate.kit.ids import new_id
+
+
+@dataclass(frozen=True)
+class ErasureState:
+    """An erasure row as plain values."""
+
+    id: str
+    user_id: str
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    steps: dict[str, Any]
+    report: dict[str, Any] | None
+
+
+def _state(row: UserErasure) -> ErasureState:
+    return ErasureState(
+        id=row.id,
+        user_id=row.user_id,
+        actor=row.actor,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        attempts=row.attempts,
+        steps=dict(row.steps or {}),
+        report=dict(row.report) if row.report is not None else None,
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
+# the progress record
+
+
+async def find(session: AsyncSession, user_id: str) -> ErasureState | None:
+    row = await session.scalar(select(UserErasure).where(UserErasure.user_id == user_id))
+    return _state(row) if row is not None else None
+
+
+async def erasure_started(session: AsyncSession, user_id: str) -> bool:
+    return await session.scalar(select(UserErasure.id).where(UserErasure.user_id == user_id)) is not None
+
+
+async def erased_at(session: AsyncSession, user_id: str) -> datetime | None:
+    return await session.scalar(select(UserErasure.finished_at).where(UserErasure.user_id == user_id))
+
+
+async def start(session: AsyncSession, user_id: str, *, actor: str, now: datetime) -> bool:
+    """Record that the user's erasure has begun; False when it already had (a resumed or repeated call)."""
+    values = {"id": new_id(), "user_id": user_id, "actor": actor, "started_at": now, "attempts": 1, "steps": {}}
+    return await insert_or_ignore(session, UserErasure, values, [UserErasure.user_id])
+
+
+async def count_attempt(session: AsyncSession, erasure_id: str) -> None:
+    await session.execute(
+        update(UserErasure).where(UserErasure.id == erasure_id).values(attempts=UserErasure.attempts + 1)
+    )
+
+
+async def save_steps(session: AsyncSession, erasure_id: str, steps: dict[str, Any]) -> None:
+    await session.execute(update(UserErasure).where(UserErasure.id == erasure_id).values(steps=steps))
+
+
+async def finish(session: AsyncSession, erasure_id: str, *, report: dict[str, Any], now: datetime) -> None:
+    await session.execute(
+        update(UserErasure)
+        .where(UserErasure.id == erasure_id, UserErasure.finished_at.is_(None))
+        .values(finished_at=now, report=report)
+    )
+
+
+# what the erasure removes
+
+
+async def revoke_keys(session: AsyncSession, user_id: str, *, now: datetime) -> int:
+    result = await session.execute(
+        update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return _rowcount(result)
+
+
+async def key_ids(session: AsyncSession, user_id: str) -> list[str]:
+    return list((await session.scalars(select(ApiKey.id).where(ApiKey.user_id == user_id))).all())
+
+
+async def resources_retired_since(session: AsyncSession, user_id: str, since: datetime) -> dict[str, int]:
+    """How many of the user's owned objects were retired at or after `since`, per kind."""
+    Row = ProviderResembleResource
+    rows = await session.execute(
+        select(Row.kind, func.count())
+        .where(Row.user_id == user_id, Row.deleted_at.is_not(None), Row.deleted_at >= since)
+        .group_by(Row.kind)
+    )
+    return {kind: int(count) for kind, count in rows.all()}
+
+
+async def retire_resources(session: AsyncSession, user_id: str, kind: str, *, now: datetime) -> int:
+    """Retire the user's rows of a kind Resemble cannot delete (only our record of them goes)."""
+    Row = ProviderResembleResource
+    result = await session.execute(
+        update(Row).where(Row.user_id == user_id, Row.kind == kind, Row.deleted_at.is_(None)).values(deleted_at=now)
+    )
+    return _rowcount(result)
+
+
+async def scrub_personal_data(session: AsyncSession, user_id: str, *, now: datetime) -> dict[str, int]:
+    """Mark every asset row deleted and strip personal data from the rows that stay; returns rows touched per
+    table. Request and job rows stay (they carry the usage and ledger's request ids) without what was said,
+    sent or answered; delivery logs and stored idempotent answers go entirely."""
+    Job = ProviderResembleJob
+    Event = ProviderResembleWebhookEvent
+    counts = {
+        "assets_marked_deleted": _rowcount(
+            await session.execute(
+                update(ProviderResembleAsset)
+                .where(ProviderResembleAsset.user_id == user_id, ProviderResembleAsset.deleted_at.is_(None))
+                .values(deleted_at=now)
+            )
+        ),
+        "requests_scrubbed": _rowcount(
+            await session.execute(
+                update(ProviderResembleRequest)
+                .where(ProviderResembleRequest.user_id == user_id)
+                .values(raw_response=None, error=None)
+            )
+        ),
+        "jobs_scrubbed": _rowcount(
+            await session.execute(
+                update(Job)
+                .where(Job.user_id == user_id)
+                .values(
+                    input_url=None,
+                    params=None,
+                    output_url=None,
+                    result=None,
+                    error=None,
+                    callback_uri=None,
+                    callback_token=None,
+                )
+            )
+        ),
+        "callback_events_scrubbed": _rowcount(
+            await session.execute(
+                update(Event).where(Event.job_id.in_(select(Job.id).where(Job.user_id == user_id))).values(payload="{}")
+            )
+        ),
+        "resources_scrubbed": _rowcount(
+            await session.execute(
+                update(ProviderResembleResource)
+                .where(ProviderResembleResource.user_id == user_id, ProviderResembleResource.snapshot.is_not(None))
+                .values(snapshot=None)
+            )
+        ),
+        "voice_consents_removed": _rowcount(
+            await session.execute(
+                update(ProviderResembleVoice)
+                .where(ProviderResembleVoice.user_id == user_id, ProviderResembleVoice.consent_text.is_not(None))
+                .values(consent_text=None)
+            )
+        ),
+        "webhook_deliveries_deleted": _rowcount(
+            await session.execute(delete(WebhookDelivery).where(WebhookDelivery.user_id == user_id))
+        ),
+        "idempotency_keys_deleted": _rowcount(
+            await session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id))
+        ),
+    }
+    await session.execute(update(User).where(User.id == user_id).values(email=pseudonym(user_id), webhook_secret=None))
+    return counts
+
+
+def pseudonym(user_id: str) -> str:
+    """What stands in for an erased user's email: unique, never deliverable (`.invalid` is reserved)."""
+    return f"erased-{user_id}@invalid"
+
+
+async def kept_financial_rows(session: AsyncSession, user_id: str) -> dict[str, int]:
+    ledger = await session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user_id))
+    usage = await session.scalar(
+        select(func.count()).select_from(ProviderResembleUsage).where(ProviderResembleUsage.user_id == user_id)
+    )
+    return {"ledger_entries": int(ledger or 0), "usage_rows": int(usage or 0)}
