@@ -21,12 +21,14 @@ from tests.erasure.support import (
     upstream_status,
 )
 from tests.factories import ADMIN_HEADERS, Customer, create_customer
-from tests.resemble.jobs.helpers import upload
+from tests.resemble.jobs.helpers import submit, upload
 from tests.resemble.projects.conftest import create_project
 from voicegate.db.models import (
     ApiKey,
+    CreditHold,
     LedgerEntry,
     ProviderResembleAsset,
+    ProviderResembleJob,
     ProviderResembleRequest,
     ProviderResembleUsage,
     User,
@@ -216,3 +218,41 @@ class TestResumeAndRepeat:
         response = await erase(client, "nobody")
         assert response.status_code == 404
         assert response.json()["detail"] == "User not found"
+
+
+class TestOpenJobs:
+    async def test_an_open_job_is_stopped_and_its_hold_given_back(
+        self, client: httpx.AsyncClient, simulator: httpx.AsyncClient, session: AsyncSession, customer: Customer
+    ):
+        user_id = customer.user.id
+        await simulator.post("/_sim/faults", json={"path": "/detect", "mode": "job_hang", "count": 1})
+        job_input = (await upload(client, customer))["url"]
+        submitted = await submit(client, customer, "detect", job_input)
+        assert submitted.status_code in (200, 201, 202), submitted.text
+        held_balance = await balance(session, user_id)
+
+        report = report_of(await erase(client, user_id))
+
+        assert report["jobs_stopped"] == 1
+        assert report["job_records_deleted_upstream"] == {"detect": 1}
+        job = await session.scalar(
+            select(ProviderResembleJob).where(ProviderResembleJob.id == submitted.json()["job_id"])
+        )
+        assert job is not None
+        assert job.status == "failed"
+        assert await balance(session, user_id) > held_balance
+        open_holds = await session.scalar(
+            select(func.count())
+            .select_from(CreditHold)
+            .where(CreditHold.user_id == user_id, CreditHold.status == "held")
+        )
+        assert open_holds == 0
+        assert await count(session, ProviderResembleUsage, user_id) == 0
+
+
+async def balance(session: AsyncSession, user_id: str) -> Decimal:
+    session.expire_all()
+    value = await session.scalar(select(User.balance_usd).where(User.id == user_id))
+    await session.commit()
+    assert value is not None
+    return value
