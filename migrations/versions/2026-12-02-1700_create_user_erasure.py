@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("running_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("report", sa.JSON(), nullable=True),
         sa.Column("id", sa.String(length=32), nullable=False),

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.erasure.support import (
@@ -34,6 +34,7 @@ from voicegate.db.models import (
     User,
     UserErasure,
 )
+from voicegate.erasure import repository as erasures
 from voicegate.kit.time import utc_now
 from voicegate.resemble.voices.subscriptions import RenewalReport, renew_all
 
@@ -213,6 +214,27 @@ class TestResumeAndRepeat:
 
         assert again == first
         assert len((await simulator.get("/_sim/requests")).json()) == calls
+
+    async def test_one_run_at_a_time_and_a_dead_runs_lease_lapses(
+        self, client: httpx.AsyncClient, session: AsyncSession, customer: Customer
+    ):
+        user_id = customer.user.id
+        now = utc_now()
+        # Another process's run, as its first write leaves it: started, holding the lease.
+        assert await erasures.start(session, user_id, actor="cli:other", now=now)
+        running = await erasures.find(session, user_id)
+        assert running is not None
+        assert await erasures.claim(session, running.id, now=now, until=now + timedelta(minutes=2), resumed=False)
+        await session.commit()
+
+        busy = await erase(client, user_id)
+
+        assert busy.status_code == 409
+        assert "running" in busy.json()["detail"]
+        await session.execute(update(UserErasure).values(running_until=now - timedelta(seconds=1)))
+        await session.commit()
+        report = report_of(await erase(client, user_id))
+        assert (report["actor"], report["attempts"]) == ("cli:other", 2)
 
     async def test_unknown_user_is_404(self, client: httpx.AsyncClient):
         response = await erase(client, "nobody")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.db.models import (
@@ -82,21 +82,39 @@ async def start(session: AsyncSession, user_id: str, *, actor: str, now: datetim
     return await insert_or_ignore(session, UserErasure, values, [UserErasure.user_id])
 
 
-async def count_attempt(session: AsyncSession, erasure_id: str) -> None:
-    await session.execute(
-        update(UserErasure).where(UserErasure.id == erasure_id).values(attempts=UserErasure.attempts + 1)
+async def claim(session: AsyncSession, erasure_id: str, *, now: datetime, until: datetime, resumed: bool) -> bool:
+    """Take the run of an unfinished erasure unless another run holds a lease that has not lapsed."""
+    values: dict[str, Any] = {"running_until": until}
+    if resumed:
+        values["attempts"] = UserErasure.attempts + 1
+    result = await session.execute(
+        update(UserErasure)
+        .where(
+            UserErasure.id == erasure_id,
+            UserErasure.finished_at.is_(None),
+            or_(UserErasure.running_until.is_(None), UserErasure.running_until < now),
+        )
+        .values(**values)
     )
+    return _rowcount(result) == 1
 
 
-async def save_steps(session: AsyncSession, erasure_id: str, steps: dict[str, Any]) -> None:
-    await session.execute(update(UserErasure).where(UserErasure.id == erasure_id).values(steps=steps))
+async def release(session: AsyncSession, erasure_id: str) -> None:
+    await session.execute(update(UserErasure).where(UserErasure.id == erasure_id).values(running_until=None))
+
+
+async def save_steps(session: AsyncSession, erasure_id: str, steps: dict[str, Any], *, until: datetime) -> None:
+    """Record the steps' state and renew the run's lease."""
+    await session.execute(
+        update(UserErasure).where(UserErasure.id == erasure_id).values(steps=steps, running_until=until)
+    )
 
 
 async def finish(session: AsyncSession, erasure_id: str, *, report: dict[str, Any], now: datetime) -> None:
     await session.execute(
         update(UserErasure)
         .where(UserErasure.id == erasure_id, UserErasure.finished_at.is_(None))
-        .values(finished_at=now, report=report)
+        .values(finished_at=now, report=report, running_until=None)
     )
 
 

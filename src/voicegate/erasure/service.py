@@ -12,8 +12,9 @@ The steps run in this order, each recording its progress in the `user_erasure` r
    a pseudonym). The ledger and usage rows stay, tied to the pseudonymous id.
 
 A step that fails (Resemble or storage down) stops the run with an error naming it; everything done so far is
-committed, so the next call resumes with the step that failed. Every step is safe to repeat. Once all have run
-the report is stored, and later calls answer it without doing anything again.
+committed, so the next call resumes with the step that failed. Every step is safe to repeat; one run at a time
+holds the erasure (a lease renewed with each progress write, so a run that died is resumed once it lapses). Once
+all have run the report is stored, and later calls answer it without doing anything again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +32,7 @@ from voicegate.db.models import User
 from voicegate.erasure import repository
 from voicegate.erasure.repository import ErasureState
 from voicegate.erasure.schemas import ErasureReport
-from voicegate.errors import GatewayError, NotFound
+from voicegate.errors import Conflict, GatewayError, NotFound
 from voicegate.kit.time import utc_now
 from voicegate.resemble.jobs import repository as jobs_repository
 from voicegate.resemble.jobs.service import stop_open_jobs
@@ -62,6 +64,9 @@ ERASE_ORDER: tuple[Kind, ...] = (
 NOT_DELETABLE_UPSTREAM = frozenset({Kind.VOICE_DESIGN})  # Resemble's API has no delete for voice designs
 OBJECT_BATCH = 100  # objects deleted between two progress writes
 JOB_BATCH = 100
+# How long a run holds the erasure without saving progress (each save renews it); a run that died is resumable
+# once it lapses. One object delete or upstream call takes well under a second, so this is ample.
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class Progress:
 
     async def save(self, step: str, **values: Any) -> None:
         self.steps = {**self.steps, step: {**self.of(step), **values}}
-        await repository.save_steps(self._session, self._erasure_id, self.steps)
+        await repository.save_steps(self._session, self._erasure_id, self.steps, until=utc_now() + LEASE)
         await self._session.commit()
 
 
@@ -107,13 +112,16 @@ async def erase_user(deps: ErasureDeps, user_id: str, *, actor: str) -> ErasureR
     session = deps.session
     if await session.get(User, user_id) is None:
         raise NotFound("User not found")
-    if not await repository.start(session, user_id, actor=actor, now=utc_now()):
-        previous = await repository.find(session, user_id)
-        assert previous is not None
-        if previous.report is not None:
-            await session.commit()
-            return ErasureReport.model_validate(previous.report)
-        await repository.count_attempt(session, previous.id)
+    now = utc_now()
+    resumed = not await repository.start(session, user_id, actor=actor, now=now)
+    state = await repository.find(session, user_id)
+    assert state is not None
+    if state.report is not None:
+        await session.commit()
+        return ErasureReport.model_validate(state.report)
+    if not await repository.claim(session, state.id, now=now, until=now + LEASE, resumed=resumed):
+        await session.rollback()
+        raise Conflict("An erasure of this user is running; call again once it has stopped")
     state = await repository.find(session, user_id)
     assert state is not None
     await session.commit()
@@ -126,6 +134,8 @@ async def erase_user(deps: ErasureDeps, user_id: str, *, actor: str) -> ErasureR
             await step(deps, user_id, progress)
         except (GatewayError, StorageError) as exc:
             await session.rollback()
+            await repository.release(session, state.id)
+            await session.commit()
             detail = exc.detail if isinstance(exc, GatewayError) else "storage unavailable"
             log.warning("user_erasure_interrupted", extra={"user_id": user_id, "step": name, "error": detail})
             raise ErasureIncomplete(
