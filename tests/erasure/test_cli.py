@@ -13,11 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner, Result
 
 from tests.erasure.support import assert_nothing_reachable, erase, populate, report_of
-from tests.factories import Customer, create_customer
+from tests.factories import Customer
 from voicegate import resources as shared
 from voicegate.cli import __main__ as cli
 from voicegate.config import Settings
@@ -25,11 +24,6 @@ from voicegate.resources import SIMULATOR_HOST, Resources
 from voicegate.upstream.client import ResembleClient
 
 pytestmark = pytest.mark.usefixtures("business_plan")
-
-
-@pytest.fixture
-async def customer(session: AsyncSession) -> Customer:
-    return await create_customer(session, credits="20.00")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.erasure.support import (
     report_of,
     upstream_status,
 )
-from tests.factories import ADMIN_HEADERS, Customer, create_customer
+from tests.factories import ADMIN_HEADERS, Customer
 from tests.resemble.jobs.helpers import submit, upload
 from tests.resemble.projects.conftest import create_project
 from voicegate.db.models import (
@@ -39,16 +39,6 @@ from voicegate.kit.time import utc_now
 from voicegate.resemble.voices.subscriptions import RenewalReport, renew_all
 
 pytestmark = pytest.mark.usefixtures("business_plan")
-
-
-@pytest.fixture
-async def customer(session: AsyncSession) -> Customer:
-    return await create_customer(session, credits="20.00")
-
-
-@pytest.fixture
-async def other(session: AsyncSession) -> Customer:
-    return await create_customer(session, credits="20.00")
 
 
 @pytest.fixture

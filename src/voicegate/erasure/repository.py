@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Executable, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.db.models import (
@@ -152,68 +152,45 @@ async def retire_resources(session: AsyncSession, user_id: str, kind: str, *, no
     return _rowcount(result)
 
 
+# Columns of the user's rows that hold what they said, sent or were answered: set to this value.
+_JOB_PERSONAL = dict.fromkeys(
+    ("input_url", "params", "output_url", "result", "error", "callback_uri", "callback_token"), None
+)
+
+
+def _scrubs(user_id: str, now: datetime) -> dict[str, Executable]:
+    """One statement per table, named as the report counts it."""
+    Job = ProviderResembleJob
+    Asset = ProviderResembleAsset
+    Resource = ProviderResembleResource
+    Voice = ProviderResembleVoice
+    Event = ProviderResembleWebhookEvent
+    users_jobs = select(Job.id).where(Job.user_id == user_id)
+    return {
+        "assets_marked_deleted": update(Asset)
+        .where(Asset.user_id == user_id, Asset.deleted_at.is_(None))
+        .values(deleted_at=now),
+        "requests_scrubbed": update(ProviderResembleRequest)
+        .where(ProviderResembleRequest.user_id == user_id)
+        .values(raw_response=None, error=None),
+        "jobs_scrubbed": update(Job).where(Job.user_id == user_id).values(**_JOB_PERSONAL),
+        "callback_events_scrubbed": update(Event).where(Event.job_id.in_(users_jobs)).values(payload="{}"),
+        "resources_scrubbed": update(Resource)
+        .where(Resource.user_id == user_id, Resource.snapshot.is_not(None))
+        .values(snapshot=None),
+        "voice_consents_removed": update(Voice)
+        .where(Voice.user_id == user_id, Voice.consent_text.is_not(None))
+        .values(consent_text=None),
+        "webhook_deliveries_deleted": delete(WebhookDelivery).where(WebhookDelivery.user_id == user_id),
+        "idempotency_keys_deleted": delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id),
+    }
+
+
 async def scrub_personal_data(session: AsyncSession, user_id: str, *, now: datetime) -> dict[str, int]:
     """Mark every asset row deleted and strip personal data from the rows that stay; returns rows touched per
     table. Request and job rows stay (they carry the usage and ledger's request ids) without what was said,
     sent or answered; delivery logs and stored idempotent answers go entirely."""
-    Job = ProviderResembleJob
-    Event = ProviderResembleWebhookEvent
-    counts = {
-        "assets_marked_deleted": _rowcount(
-            await session.execute(
-                update(ProviderResembleAsset)
-                .where(ProviderResembleAsset.user_id == user_id, ProviderResembleAsset.deleted_at.is_(None))
-                .values(deleted_at=now)
-            )
-        ),
-        "requests_scrubbed": _rowcount(
-            await session.execute(
-                update(ProviderResembleRequest)
-                .where(ProviderResembleRequest.user_id == user_id)
-                .values(raw_response=None, error=None)
-            )
-        ),
-        "jobs_scrubbed": _rowcount(
-            await session.execute(
-                update(Job)
-                .where(Job.user_id == user_id)
-                .values(
-                    input_url=None,
-                    params=None,
-                    output_url=None,
-                    result=None,
-                    error=None,
-                    callback_uri=None,
-                    callback_token=None,
-                )
-            )
-        ),
-        "callback_events_scrubbed": _rowcount(
-            await session.execute(
-                update(Event).where(Event.job_id.in_(select(Job.id).where(Job.user_id == user_id))).values(payload="{}")
-            )
-        ),
-        "resources_scrubbed": _rowcount(
-            await session.execute(
-                update(ProviderResembleResource)
-                .where(ProviderResembleResource.user_id == user_id, ProviderResembleResource.snapshot.is_not(None))
-                .values(snapshot=None)
-            )
-        ),
-        "voice_consents_removed": _rowcount(
-            await session.execute(
-                update(ProviderResembleVoice)
-                .where(ProviderResembleVoice.user_id == user_id, ProviderResembleVoice.consent_text.is_not(None))
-                .values(consent_text=None)
-            )
-        ),
-        "webhook_deliveries_deleted": _rowcount(
-            await session.execute(delete(WebhookDelivery).where(WebhookDelivery.user_id == user_id))
-        ),
-        "idempotency_keys_deleted": _rowcount(
-            await session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id))
-        ),
-    }
+    counts = {name: _rowcount(await session.execute(statement)) for name, statement in _scrubs(user_id, now).items()}
     await session.execute(update(User).where(User.id == user_id).values(email=pseudonym(user_id), webhook_secret=None))
     return counts
 
