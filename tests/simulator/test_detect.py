@@ -249,6 +249,17 @@ async def test_detect_list(jc: httpx.AsyncClient, peer: Peer) -> None:
     assert (await jc.get(f"{DETECT}/nope")).status_code == 404
 
 
+async def test_detect_delete(jc: httpx.AsyncClient, peer: Peer) -> None:
+    peer.files["a.wav"] = wav_bytes(0.5)
+    kept, gone = [(await detect(jc, url=peer.url("a.wav")))["uuid"] for _ in range(2)]
+    deleted = await jc.delete(f"{DETECT}/{gone}")
+    assert deleted.status_code == 200
+    assert deleted.json()["success"] is True
+    assert (await jc.get(f"{DETECT}/{gone}")).status_code == 404
+    assert [item["uuid"] for item in (await jc.get(DETECT, params={"page": 1})).json()["items"]] == [kept]
+    assert (await jc.delete(f"{DETECT}/{gone}")).status_code == 404
+
+
 # intelligence
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from voicegate.storage.keys import object_key, parse_key
+from voicegate.storage.keys import object_key, parse_key, user_prefixes
 from voicegate.storage.retention import AssetClass
 
 NOW = datetime(2026, 4, 7, 9, 5, 3, tzinfo=UTC)
@@ -110,3 +110,11 @@ def test_parse_key_does_not_confuse_overlapping_prefixes() -> None:
     image = object_key(AssetClass.IMAGES, "alice", "r1", "png", NOW)
     assert parse_key(chat) == (AssetClass.CHAT_IMAGES, "alice")
     assert parse_key(image) == (AssetClass.IMAGES, "alice")
+
+
+def test_user_prefixes_cover_every_class_and_the_soft_delete_area() -> None:
+    prefixes = user_prefixes("u_1")
+    own = [key.split("u_1/")[0] + "u_1/" for _, key in EXPECTED]
+    assert prefixes == [*own, *(f"_deleted/{prefix}" for prefix in own)]
+    with pytest.raises(ValueError, match="user_id"):
+        user_prefixes("../u")

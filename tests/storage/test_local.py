@@ -236,3 +236,19 @@ async def test_ping_fails_when_the_root_is_not_a_directory(tmp_path: Path) -> No
 def test_empty_secret_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="secret"):
         LocalBackend(tmp_path, public_base_url=PUBLIC_BASE_URL, secret="")
+
+
+async def test_list_keys_walks_one_prefix_in_key_order(local: LocalBackend) -> None:
+    mine = ["tts-output/u1/2026/04/27/120000-b.wav", "tts-output/u1/2026/04/28/080000-a.wav"]
+    for key in [*mine, "tts-output/u10/2026/04/27/120000-c.wav", "_deleted/tts-output/u1/2026/04/01/000000-d.wav"]:
+        await local.put_bytes(key, b"x", "audio/wav")
+    (local.root / "tts-output" / "u1" / "2026" / ".half-written.part").write_bytes(b"tmp")
+
+    assert [key async for key in local.list_keys("tts-output/u1/")] == mine
+    assert [key async for key in local.list_keys("_deleted/tts-output/u1/")] == [
+        "_deleted/tts-output/u1/2026/04/01/000000-d.wav"
+    ]
+    assert [key async for key in local.list_keys("tts-output/u1")] == [*mine, "tts-output/u10/2026/04/27/120000-c.wav"]
+    assert [key async for key in local.list_keys("uploads/u1/")] == []
+    with pytest.raises(InvalidKey):
+        _ = [key async for key in local.list_keys("../outside/")]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -270,3 +271,16 @@ async def test_ensure_bucket_is_idempotent(moto_endpoint: str) -> None:
         await backend.ping()
     finally:
         backend.close()
+
+
+async def test_list_keys_walks_one_prefix_in_key_order(s3: S3Backend) -> None:
+    user = f"u{uuid.uuid4().hex[:8]}"
+    mine = [f"tts-output/{user}/2026/04/27/120000-b.wav", f"tts-output/{user}/2026/04/28/080000-a.wav"]
+    for key in [*mine, f"tts-output/{user}0/2026/04/27/120000-c.wav", f"_deleted/tts-output/{user}/2026/04/01/d.wav"]:
+        await s3.put_bytes(key, b"x", "audio/wav")
+
+    assert [key async for key in s3.list_keys(f"tts-output/{user}/")] == mine
+    assert [key async for key in s3.list_keys(f"_deleted/tts-output/{user}/")] == [
+        f"_deleted/tts-output/{user}/2026/04/01/d.wav"
+    ]
+    assert [key async for key in s3.list_keys(f"uploads/{user}/")] == []

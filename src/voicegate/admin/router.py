@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -17,10 +18,14 @@ from voicegate.admin.schemas import (
 )
 from voicegate.db.models import ApiKey, User
 from voicegate.deps import ResourcesDep, SessionDep, StorageDep
+from voicegate.erasure import service as erasure_service
+from voicegate.erasure.schemas import ErasureReport
+from voicegate.erasure.service import ErasureDeps
 from voicegate.errors import described
 from voicegate.reconciliation import service as reconciliation_service
 from voicegate.reconciliation.schemas import ReconciliationReport
 from voicegate.reconciliation.window import DEFAULT_WINDOW
+from voicegate.runtime_settings.router import API_ACTOR, ActorHeader
 from voicegate.storage import service as storage_service
 from voicegate.storage.schemas import StorageRestore, StorageRestored
 
@@ -36,13 +41,14 @@ def _key(key: ApiKey) -> KeyRead:
     return KeyRead.model_validate(key, from_attributes=True)
 
 
-def _user(user: User, keys: list[ApiKey]) -> UserRead:
+def _user(user: User, keys: list[ApiKey], erased_at: datetime | None = None) -> UserRead:
     return UserRead(
         id=user.id,
         email=user.email,
         tier=user.tier,
         credits_usd=str(user.balance_usd),
         created_at=user.created_at,
+        erased_at=erased_at,
         keys=[_key(k) for k in keys],
     )
 
@@ -62,16 +68,16 @@ async def create_user(body: UserCreate, session: SessionDep) -> UserCreated:
 @router.get("/users/{user_id}")
 async def get_user(user_id: str, session: SessionDep) -> UserRead:
     user = await service.get_user(session, user_id)
-    return _user(user, await service.list_keys(session, user_id))
+    return _user(user, await service.list_keys(session, user_id), await service.erased_at(session, user_id))
 
 
-@router.post("/users/{user_id}/credits", responses=described({422: "Would go below zero"}))
+@router.post("/users/{user_id}/credits", responses=described({409: "User erased", 422: "Would go below zero"}))
 async def grant_credits(user_id: str, body: CreditsGrant, session: SessionDep) -> UserRead:
     user = await service.grant_credits(session, user_id, body.amount_usd, body.note)
     return _user(user, await service.list_keys(session, user_id))
 
 
-@router.post("/users/{user_id}/keys", status_code=status.HTTP_201_CREATED)
+@router.post("/users/{user_id}/keys", status_code=status.HTTP_201_CREATED, responses=described({409: "User erased"}))
 async def issue_key(user_id: str, body: KeyCreate, session: SessionDep) -> KeyCreated:
     issued = await service.issue_key(session, user_id, body.name)
     return KeyCreated(**_key(issued.key).model_dump(), api_key=issued.plaintext)
@@ -109,3 +115,19 @@ async def reconciliation(
     not an error: the internal checks still hold.
     """
     return await reconciliation_service.reconcile(session, resources.upstream, window)
+
+
+# GDPR erasure
+
+
+@router.delete(
+    "/users/{user_id}",
+    responses=described({502: "A step could not finish (Resemble or storage); call again to resume"}),
+)
+async def erase_user(
+    user_id: str, session: SessionDep, resources: ResourcesDep, actor: ActorHeader = None
+) -> ErasureReport:
+    """Erase the user's data (stored objects, Resemble objects, keys, personal fields) and keep their ledger under
+    a pseudonym. Idempotent: a repeated call answers the same report; an interrupted one resumes."""
+    deps = ErasureDeps(session, resources.storage, resources.upstream, resources.credentials)
+    return await erasure_service.erase_user(deps, user_id, actor=f"{API_ACTOR}:{actor}" if actor else API_ACTOR)

@@ -48,6 +48,8 @@ class UserRead(BaseModel):
     tier: str
     credits_usd: str
     created_at: datetime
+    erased_at: datetime | None = None
+    """Set once the user's erasure (GDPR) has finished; their email is then a pseudonym."""
     keys: list[KeyRead] = []
 
 

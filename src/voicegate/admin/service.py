@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from voicegate.auth.service import CredentialCache
 from voicegate.auth.tokens import generate_api_key
 from voicegate.billing import ledger
 from voicegate.db.models import ApiKey, User
+from voicegate.erasure import repository as erasures
 from voicegate.errors import Conflict, NotFound
 from voicegate.kit.time import utc_now
 
@@ -34,8 +36,15 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
+async def refuse_if_erased(session: AsyncSession, user_id: str) -> None:
+    """An erased user (or one being erased) gets no new credit and no new key."""
+    if await erasures.erasure_started(session, user_id):
+        raise Conflict("This user has been erased (or is being erased): nothing can be added to the account")
+
+
 async def issue_key(session: AsyncSession, user_id: str, name: str = "default") -> IssuedKey:
     await get_user(session, user_id)
+    await refuse_if_erased(session, user_id)
     new = generate_api_key()
     key = ApiKey(user_id=user_id, prefix=new.prefix, key_hash=new.key_hash, name=name)
     session.add(key)
@@ -62,10 +71,16 @@ async def create_user(
 
 
 async def grant_credits(session: AsyncSession, user_id: str, amount_usd: Decimal, note: str | None) -> User:
+    await get_user(session, user_id)
+    await refuse_if_erased(session, user_id)
     await ledger.grant(session, user_id, amount_usd, note=note)
     user = await get_user(session, user_id)
     await session.refresh(user)
     return user
+
+
+async def erased_at(session: AsyncSession, user_id: str) -> datetime | None:
+    return await erasures.erased_at(session, user_id)
 
 
 async def list_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:

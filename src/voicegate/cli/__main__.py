@@ -9,7 +9,7 @@ import getpass
 import json
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -69,9 +69,14 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
+    return _run(run)
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Migrate, then run `work`; a domain error is printed and exits 1."""
     migrate.upgrade(get_settings().effective_database_url)
     try:
-        return asyncio.run(run())
+        return asyncio.run(work())
     except GatewayError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(code=1) from exc
@@ -288,6 +293,27 @@ def keys_revoke(
         return {"id": key.id, "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
     _emit(_with_session(work), as_json)
+
+
+@users_app.command("erase")
+def users_erase(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Erase a user (GDPR): stored objects, Resemble objects, keys and personal data; the ledger stays under a
+    pseudonym. Run it again to resume an interrupted erasure; after success it prints the same report."""
+    from fastapi import FastAPI
+
+    from voicegate import resources as shared
+    from voicegate.erasure.service import ErasureDeps, erase_user
+
+    async def work() -> dict[str, Any]:
+        async with shared.open_resources(get_settings(), FastAPI()) as opened, opened.sessionmaker() as session:
+            deps = ErasureDeps(session, opened.storage, opened.upstream)
+            report = await erase_user(deps, user_id, actor=_cli_actor())
+        return report.model_dump(mode="json")
+
+    _emit(_run(work), as_json)
 
 
 def _setting(view: SettingView) -> dict[str, Any]:

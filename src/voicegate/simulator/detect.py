@@ -410,6 +410,14 @@ async def get_detect(request: Request, detect_uuid: str) -> dict[str, Any]:
     return {"success": True, "item": detect_item(engine, job, base_url(request), experts=experts)}
 
 
+@router.delete("/detect/{detect_uuid}")
+async def delete_detect(request: Request, detect_uuid: str) -> dict[str, Any]:
+    """Removes the detect from list and get (its linked intelligence and tracing reports stay readable)."""
+    if not get_state(request).jobs.remove("detect", detect_uuid):
+        raise SimulatorError(404, f"Detect {detect_uuid} not found")
+    return {"success": True, "message": "Detect deleted"}
+
+
 # intelligence
 
 

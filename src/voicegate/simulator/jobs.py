@@ -204,6 +204,15 @@ class JobEngine:
             job = self._jobs.get(job_uuid)
         return job if job is not None and job.kind == kind else None
 
+    def remove(self, kind: JobKind, job_uuid: str) -> bool:
+        """Forget a job of `kind` (DELETE /detect/{uuid}); False when there was none."""
+        with self._lock:
+            job = self._jobs.get(job_uuid)
+            if job is None or job.kind != kind:
+                return False
+            del self._jobs[job_uuid]
+        return True
+
     def jobs(self, kind: JobKind) -> list[Job]:
         """Newest first."""
         with self._lock:

@@ -109,6 +109,10 @@ class StorageBackend(Protocol):
         ObjectMissing when `src_key` is absent. Not atomic on every backend: a failure may leave both copies."""
         ...
 
+    def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every object key that starts with `prefix`, in key order (a per-user erase walks `{prefix}{user_id}/`)."""
+        ...
+
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         """A URL that downloads the object without credentials until `ttl` has passed."""
         ...

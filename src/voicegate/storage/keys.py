@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from voicegate.storage.retention import RETENTION_TABLE, AssetClass, rule_for
+from voicegate.storage.retention import RETENTION_TABLE, AssetClass, deleted_key, rule_for
 
 MAX_ID_LENGTH = 128
 
@@ -44,6 +44,14 @@ def object_key(asset_class: AssetClass, user_id: str, request_id: str, ext: str,
         raise ValueError("now must be a timezone-aware datetime")
     stamp = now.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S")
     return f"{rule_for(asset_class).prefix}{user_id}/{stamp}-{request_id}.{ext}"
+
+
+def user_prefixes(user_id: str) -> list[str]:
+    """Every prefix that can hold the user's objects: `{prefix}{user_id}/` of each retention class, and the same
+    under the soft-delete area (`_deleted/` + the original key), in that order."""
+    _check(user_id, _ID_RE, "user_id")
+    own = [f"{rule.prefix}{user_id}/" for rule in RETENTION_TABLE.values()]
+    return [*own, *(deleted_key(prefix) for prefix in own)]
 
 
 def parse_key(key: str) -> ParsedKey | None:

@@ -84,6 +84,20 @@ def _rename(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
+def _keys_under(root: Path, prefix: str) -> list[str]:
+    """Object keys under `root` starting with `prefix`; temp files (hidden names) are not objects."""
+    directory = root.joinpath(*prefix.split("/")[:-1])
+    found: list[str] = []
+    for folder, subfolders, names in os.walk(directory):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        base = Path(folder).relative_to(root).as_posix()
+        for name in names:
+            key = name if base == "." else f"{base}/{name}"
+            if not name.startswith(".") and key.startswith(prefix):
+                found.append(key)
+    return sorted(found)
+
+
 def _delete(path: Path) -> None:
     # A "directory" key holds no object, as on S3: nothing to delete.
     with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -170,6 +184,14 @@ class LocalBackend:
         source, target = self.path_for(src_key), self.path_for(dst_key)
         with _os_errors(src_key):
             await anyio.to_thread.run_sync(_rename, source, target)
+
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        if prefix:
+            check_key(prefix.rstrip("/") or prefix)
+        with _os_errors(prefix, reading=False):
+            keys = await anyio.to_thread.run_sync(_keys_under, self.root, prefix)
+        for key in keys:
+            yield key
 
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         self.path_for(key)

@@ -256,6 +256,18 @@ class S3Backend:
             )
         await self.delete(src_key)
 
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        """One `ListObjectsV2` page (up to 1000 keys) at a time, each fetched in a worker thread."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = iter(paginator.paginate(Bucket=self.bucket, Prefix=prefix))
+        while True:
+            with _s3_errors("list_objects_v2"):
+                page = await anyio.to_thread.run_sync(next, pages, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
     async def presigned_url(self, key: str, ttl: timedelta, filename: str | None = None) -> str:
         check_key(key)
         params: GetObjectRequestTypeDef = {"Bucket": self.bucket, "Key": key}

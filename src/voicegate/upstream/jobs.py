@@ -119,6 +119,20 @@ FETCH_PATHS = {
 }
 
 
+# Of the job kinds, Resemble deletes only detects (a tracing job is a detect); transcripts, enhancements, edits,
+# intelligence reports and watermark jobs have no DELETE in its API.
+DELETE_PATHS = {
+    "detect": "detect/{id}",
+    "tracing": "detect/{id}",
+}
+
+
+def delete_path(capability: str, upstream_id: str) -> str | None:
+    """Where to DELETE a job's record (and media) at Resemble; None when Resemble offers no delete for it."""
+    template = DELETE_PATHS.get(capability)
+    return None if template is None else template.format(id=_quote(upstream_id))
+
+
 async def fetch_job(client: ResembleClient, capability: str, upstream_id: str) -> JSONObject:
     path = FETCH_PATHS[capability].format(id=_quote(upstream_id))
     return await client.request_json("GET", path, idempotent=True, operation=f"{capability}.get")

@@ -15,6 +15,7 @@ from voicegate.db.models.provider_resemble_voice import ProviderResembleVoice, P
 from voicegate.db.models.provider_resemble_webhook_event import ProviderResembleWebhookEvent
 from voicegate.db.models.task_lock import TaskLock
 from voicegate.db.models.user import User
+from voicegate.db.models.user_erasure import UserErasure
 from voicegate.db.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "ProviderResembleWebhookEvent",
     "TaskLock",
     "User",
+    "UserErasure",
     "WebhookDelivery",
 ]

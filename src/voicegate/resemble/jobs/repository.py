@@ -74,6 +74,23 @@ async def open_job_ids(session: AsyncSession, *, created_after: datetime, limit:
     ).all()
 
 
+async def open_job_ids_of_user(session: AsyncSession, user_id: str) -> Sequence[str]:
+    return (await session.scalars(select(Job.id).where(Job.user_id == user_id, Job.status.in_(OPEN_STATUSES)))).all()
+
+
+async def upstream_jobs_of_user(
+    session: AsyncSession, user_id: str, *, after_id: str, limit: int
+) -> Sequence[tuple[str, str, str]]:
+    """`(id, capability, upstream_id)` of the user's jobs known upstream, in id order, a batch at a time."""
+    rows = await session.execute(
+        select(Job.id, Job.capability, Job.upstream_id)
+        .where(Job.user_id == user_id, Job.upstream_id.is_not(None), Job.id > after_id)
+        .order_by(Job.id)
+        .limit(limit)
+    )
+    return [(job_id, capability, str(upstream_id)) for job_id, capability, upstream_id in rows.all()]
+
+
 async def hold_for(session: AsyncSession, job: Job) -> CreditHold | None:
     """The credit hold placed at submit (correlated by the job's request id); gone only if never placed."""
     return await session.scalar(select(CreditHold).where(CreditHold.correlation_id == job.request_id))

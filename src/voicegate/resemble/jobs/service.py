@@ -270,6 +270,24 @@ async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -
     await session.commit()
 
 
+async def stop_open_jobs(session: AsyncSession, user_id: str, *, reason: str) -> int:
+    """Fail every open job of the user and give its hold back (nothing is charged), so no poll, callback or mirror
+    acts for them again (their erasure). Returns how many were stopped; the caller commits."""
+    stopped = 0
+    for job_id in await repository.open_job_ids_of_user(session, user_id):
+        now = utc_now()
+        if not await repository.claim_failure(session, job_id, error=reason, item={}, now=now):
+            continue  # it ended meanwhile
+        job = await repository.get(session, job_id)
+        assert job is not None
+        hold = await repository.hold_for(session, job)
+        if hold is not None:
+            await ledger.release(session, hold, note=reason)
+        await repository.mark_request_failed(session, job.request_id, error=reason, now=now)
+        stopped += 1
+    return stopped
+
+
 async def _enqueue_callback(
     deps: JobDeps,
     kind: JobKind,

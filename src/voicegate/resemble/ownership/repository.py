@@ -73,6 +73,18 @@ async def live_of_kind(session: AsyncSession, kind: Kind) -> list[OwnedResource]
     return [_plain(row) for row in (await session.scalars(query)).all()]
 
 
+async def live_of_user(session: AsyncSession, kind: Kind, user_id: str) -> list[OwnedResource]:
+    """Every live row of `kind` the user holds, with its parent, whatever state the parent is in (erasure)."""
+    parent = aliased(Row)
+    query = (
+        select(Row, parent)
+        .outerjoin(parent, Row.parent_id == parent.id)
+        .where(Row.kind == kind.value, Row.user_id == user_id, Row.deleted_at.is_(None))
+        .order_by(Row.created_at, Row.id)
+    )
+    return [_plain(row, parent_row) for row, parent_row in (await session.execute(query)).all()]
+
+
 def _live(kind: Kind, user_id: str, parent_id: str | None) -> Select[Row, Row]:
     parent = aliased(Row)
     query = select(Row, parent).outerjoin(parent, Row.parent_id == parent.id)
