@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.deps import ResourcesDep
+from voicegate.kit.capability import serve as serve_capability
 from voicegate.ratelimit.rules import Capability
 
 
@@ -14,4 +15,5 @@ class RateLimit:
         self.capability = Capability(capability)
 
     async def __call__(self, resources: ResourcesDep, user: CurrentUser) -> None:
+        serve_capability(self.capability.value)  # the request's upstream calls are timed under it
         await resources.limiter.check_or_raise(user.id, self.capability, user.tier)
