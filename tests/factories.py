@@ -12,6 +12,7 @@ from voicegate.admin import service as admin_service
 from voicegate.db.models import ProviderResembleJob, ProviderResembleRequest, User
 from voicegate.kit.ids import new_id
 from voicegate.kit.time import utc_now
+from voicegate.ratelimit.rules import DEFAULT_TIER, Tier
 
 ADMIN_HEADERS = {"Authorization": "Bearer test-admin-key"}
 
@@ -26,7 +27,7 @@ class Customer:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-async def create_customer(session: AsyncSession, credits: str = "10.00", tier: str = "standard") -> Customer:
+async def create_customer(session: AsyncSession, credits: str = "10.00", tier: Tier = DEFAULT_TIER) -> Customer:
     user, issued = await admin_service.create_user(
         session, email=f"user-{new_id()[:12]}@example.com", credits_usd=Decimal(credits), tier=tier
     )

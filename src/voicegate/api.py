@@ -59,7 +59,8 @@ def build_router() -> APIRouter:
         return HealthRead(status="ok", upstream_circuit=request.app.state.resources.upstream.breaker.state)
 
     @root.get("/metrics", tags=["meta"], response_class=Response, responses=PROMETHEUS_TEXT)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        request.app.state.resources.upstream.breaker.publish_state()
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     root.include_router(health_router)

@@ -20,6 +20,7 @@ from voicegate.api import build_router
 from voicegate.config import Settings, get_settings
 from voicegate.errors import install_exception_handlers
 from voicegate.jobs.maintenance import run_forever
+from voicegate.kit.httpmetrics import HttpMetricsMiddleware
 from voicegate.kit.requestctx import RequestContextMiddleware
 from voicegate.logging import configure_logging
 from voicegate.resources import open_resources
@@ -83,8 +84,9 @@ class Gateway(FastAPI):
             _serving.reset(token)
 
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, outside Starlette's ServerErrorMiddleware: a 500 and the line logging it carry the request id.
-        return RequestContextMiddleware(super().build_middleware_stack())
+        # Outermost, outside Starlette's ServerErrorMiddleware: a 500 and the line logging it carry the request id,
+        # and the request counter sees the 500 it was answered with.
+        return RequestContextMiddleware(HttpMetricsMiddleware(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

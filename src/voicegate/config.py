@@ -93,8 +93,9 @@ class Settings(BaseSettings):
     celery_broker_url: str | None = None  # redis://... or amqp://...
     celery_result_backend: str | None = None  # unset: the Redis broker itself, or rpc:// with RabbitMQ
 
-    # Rate limits: JSON object, capability -> `limits` notation, e.g. {"tts": "5/minute"}
-    resemble_rate_limits: dict[str, str] = Field(default_factory=dict)
+    # Rate limits: JSON object, capability -> `limits` notation for every tier ({"tts": "5/minute"}), or
+    # tier -> {capability -> notation} ({"free": {"tts": "10/minute"}, "paid": {...}}); see ratelimit/rules.py
+    resemble_rate_limits: dict[str, str | dict[str, str]] = Field(default_factory=dict)
 
     # Secrets
     admin_api_key: SecretStr | None = None
@@ -108,6 +109,15 @@ class Settings(BaseSettings):
             value = json.loads(value) if value.strip() else {}
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
+        return value
+
+    @field_validator("resemble_rate_limits", mode="after")
+    @classmethod
+    def _check_rate_limits(cls, value: dict[str, str | dict[str, str]]) -> dict[str, str | dict[str, str]]:
+        # Imported here: the rules module's package builds limiters from Settings, so it imports this module.
+        from voicegate.ratelimit.rules import resolve_caps
+
+        resolve_caps(value)  # raises ValueError naming the unknown tier or capability, or the bad notation
         return value
 
     @model_validator(mode="after")

@@ -1,8 +1,13 @@
-"""Process-wide Prometheus counters, exposed at `GET /metrics`.
+"""Process-wide Prometheus metrics, exposed at `GET /metrics` (README "Operating" lists them all).
 
 With several worker processes (`voicegate serve --workers N`) each worker counts on its own; `serve` then points
 PROMETHEUS_MULTIPROC_DIR at a directory they share, and every worker's `/metrics` answers the sum over all of
-them, so one scrape (or a load test in another process) sees the whole gateway.
+them, so one scrape (or a load test in another process) sees the whole gateway. Counters and histograms add up
+across workers by themselves; a gauge says how its workers' values combine with `multiprocess_mode`.
+
+The `capability` label is the capability the work serves (`tts`, `stt`, `voices`, ... as in rate limits and the
+rate card; "none" for upstream calls made outside any capability). Counts of billed work are taken once the
+transaction that records them has committed, so a rolled-back hold or charge is never counted.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 upstream_requests = Counter("voicegate_upstream_requests_total", "Calls made to Resemble", ["operation", "outcome"])
-upstream_latency = Histogram("voicegate_upstream_latency_seconds", "Latency of calls to Resemble", ["operation"])
+upstream_latency = Histogram(
+    "voicegate_upstream_latency_seconds", "Latency of calls to Resemble", ["operation", "capability"]
+)
 breaker_rejections = Counter(
     "voicegate_upstream_breaker_rejections_total", "Requests refused because the circuit was open"
 )
@@ -47,6 +54,42 @@ reconciliation_ok = Gauge(
     "voicegate_reconciliation_last_run_ok",
     "1 when the last reconciliation found no drift beyond the threshold and every internal check passed, else 0",
     multiprocess_mode="mostrecent",
+)
+
+
+# Operator metrics: requests, holds, jobs, webhook deliveries and the breaker.
+http_requests = Counter(
+    "voicegate_http_requests_total",
+    "Requests answered, by method, matched route template (never the raw path) and status",
+    ["method", "route", "status"],
+)
+holds = Counter(
+    "voicegate_holds_total",
+    "Credit holds placed, captured by their charge, or released (upstream failed, aborted, or swept)",
+    ["capability", "event"],
+)
+open_holds = Gauge(
+    "voicegate_open_holds",
+    "Credit holds not yet settled, as last counted by the hold sweep",
+    multiprocess_mode="livemostrecent",  # one database-wide figure: the latest count wins
+)
+job_transitions = Counter(
+    "voicegate_job_transitions_total",
+    "Async jobs reaching a state (pending, processing, completed, failed)",
+    [
+        "capability",
+        "state",
+    ],
+)
+webhook_deliveries = Counter(
+    "voicegate_webhook_deliveries_total",
+    "Outbound webhook attempts by outcome: delivered, retrying (will try again) or failed (gave up)",
+    ["outcome"],
+)
+breaker_state = Gauge(
+    "voicegate_upstream_breaker_state",
+    "The upstream circuit: 0 closed, 1 half-open (probing), 2 open (calls refused)",
+    multiprocess_mode="livemax",  # the worst live worker's circuit
 )
 
 

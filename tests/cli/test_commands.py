@@ -57,3 +57,19 @@ def test_errors_exit_non_zero_with_a_message(cli: CliRunner):
     )
     assert below_zero.exit_code == 1
     assert "below zero" in below_zero.output
+
+
+def test_users_are_free_unless_created_or_moved_otherwise(cli: CliRunner):
+    assert run(cli, "users", "create", "--email", "plain@example.com")["tier"] == "free"
+    user = run(cli, "users", "create", "--email", "payer@example.com", "--tier", "paid")
+    assert user["tier"] == "paid"
+    assert run(cli, "users", "tier", user["id"], "free") == {"id": user["id"], "tier": "free"}
+
+
+def test_an_unknown_tier_is_refused_with_the_choices(cli: CliRunner):
+    created = cli.invoke(app, ["users", "create", "--email", "gold@example.com", "--tier", "gold"])
+    assert created.exit_code == 2
+    assert all(word in created.output for word in ("'gold'", "'free'", "'paid'"))
+    moved = cli.invoke(app, ["users", "tier", "nobody", "paid"])
+    assert moved.exit_code == 1
+    assert "not found" in moved.output.lower()

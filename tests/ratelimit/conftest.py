@@ -4,6 +4,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -17,7 +18,7 @@ MakeLimiter = Callable[..., Awaitable[Limiter]]
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def make_settings(redis_url: str | None, overrides: dict[str, str] | None = None) -> Settings:
+def make_settings(redis_url: str | None, overrides: dict[str, Any] | None = None) -> Settings:
     return Settings(
         _env_file=None,
         voicegate_env="development",
@@ -94,7 +95,7 @@ async def _limiter_builder(url: str | None, namespace: str, redis_urls_used: set
     if url is not None:
         redis_urls_used.add(url)
 
-    async def make(overrides: dict[str, str] | None = None) -> Limiter:
+    async def make(overrides: dict[str, Any] | None = None) -> Limiter:
         limiter = build_limiter(make_settings(url, overrides), namespace=namespace)
         built.append(limiter)
         return limiter

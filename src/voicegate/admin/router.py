@@ -15,6 +15,7 @@ from voicegate.admin.schemas import (
     UserCreate,
     UserCreated,
     UserRead,
+    UserUpdate,
 )
 from voicegate.db.models import ApiKey, User
 from voicegate.deps import ResourcesDep, SessionDep, StorageDep
@@ -68,6 +69,12 @@ async def create_user(body: UserCreate, session: SessionDep) -> UserCreated:
 @router.get("/users/{user_id}")
 async def get_user(user_id: str, session: SessionDep) -> UserRead:
     user = await service.get_user(session, user_id)
+    return _user(user, await service.list_keys(session, user_id), await service.erased_at(session, user_id))
+
+
+@router.patch("/users/{user_id}", responses=described({422: "Unknown tier"}))
+async def update_user(user_id: str, body: UserUpdate, session: SessionDep, resources: ResourcesDep) -> UserRead:
+    user = await service.set_tier(session, user_id, body.tier, credentials=resources.credentials)
     return _user(user, await service.list_keys(session, user_id), await service.erased_at(session, user_id))
 
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from voicegate.ratelimit.rules import DEFAULT_TIER, Tier
+
 MAX_GRANT_USD = Decimal("1000000")
 
 
@@ -13,7 +15,15 @@ class UserCreate(BaseModel):
 
     email: EmailStr
     credits_usd: Decimal = Field(default=Decimal(0), ge=0, le=MAX_GRANT_USD, decimal_places=6)
-    tier: str = Field(default="standard", min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    tier: Tier = DEFAULT_TIER
+
+
+class UserUpdate(BaseModel):
+    """An admin change to a user. The tier picks the user's rate-limit row and applies within 5 s everywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tier: Tier
 
 
 class CreditsGrant(BaseModel):

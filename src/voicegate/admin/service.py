@@ -17,6 +17,7 @@ from voicegate.db.models import ApiKey, User
 from voicegate.erasure import repository as erasures
 from voicegate.errors import Conflict, NotFound
 from voicegate.kit.time import utc_now
+from voicegate.ratelimit.rules import DEFAULT_TIER, Tier
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,10 @@ async def issue_key(session: AsyncSession, user_id: str, name: str = "default") 
 
 
 async def create_user(
-    session: AsyncSession, *, email: str, credits_usd: Decimal, tier: str = "standard"
+    session: AsyncSession, *, email: str, credits_usd: Decimal, tier: Tier = DEFAULT_TIER
 ) -> tuple[User, IssuedKey]:
     """A new user with one API key (shown once) and, optionally, an opening credit grant."""
-    user = User(email=email.lower(), tier=tier, balance_usd=Decimal(0))
+    user = User(email=email.lower(), tier=Tier(tier).value, balance_usd=Decimal(0))
     session.add(user)
     try:
         await session.flush()
@@ -105,3 +106,20 @@ async def revoke_key(
     if credentials is not None:
         credentials.forget(key.id)
     return key
+
+
+async def set_tier(
+    session: AsyncSession, user_id: str, tier: Tier, *, credentials: CredentialCache | None = None
+) -> User:
+    """Move a user to `tier`. Committed first, then every cached principal of the user's keys is forgotten in this
+    process, so its next request is limited under the new tier; other processes (and a CLI run) reach it when their
+    cached principal expires, within `auth.service.CREDENTIAL_CACHE_TTL_S` (5 s)."""
+    user = await get_user(session, user_id)
+    if user.tier != tier.value:
+        await session.execute(update(User).where(User.id == user_id).values(tier=tier.value))
+        await session.commit()
+        await session.refresh(user)
+    if credentials is not None:
+        for key in await list_keys(session, user_id):
+            credentials.forget(key.id)
+    return user

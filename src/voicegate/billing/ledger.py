@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate import metrics
-from voicegate.db.models import CreditHold, LedgerEntry, User
+from voicegate.db.models import CreditHold, LedgerEntry, ProviderResembleRequest, User
 from voicegate.errors import InsufficientCredits, NotFound, Unprocessable
 from voicegate.kit.ids import new_id
 from voicegate.kit.money import quantize_usd
@@ -170,8 +170,9 @@ async def sweep_expired_holds(session: AsyncSession, now: datetime | None = None
     """
     now = now or utc_now()
     stale = (
-        await session.scalars(
-            select(CreditHold)
+        await session.execute(
+            select(CreditHold, ProviderResembleRequest.capability)
+            .outerjoin(ProviderResembleRequest, ProviderResembleRequest.id == CreditHold.correlation_id)
             .where(CreditHold.status == "held", CreditHold.expires_at < now)
             .order_by(CreditHold.expires_at)
             .limit(limit)
@@ -179,11 +180,20 @@ async def sweep_expired_holds(session: AsyncSession, now: datetime | None = None
     ).all()
     await session.commit()  # end the read, so on SQLite the first release is not a write on a stale snapshot
     released = 0
-    for hold in stale:
-        if await release(session, hold, note="expired hold swept"):
-            released += 1
+    for hold, capability in stale:
+        swept = await release(session, hold, note="expired hold swept")
         await session.commit()
+        if swept:
+            released += 1
+            metrics.holds.labels(capability or "none", "released").inc()
     if released:
         metrics.holds_swept.inc(released)
         log.warning("holds_swept", extra={"count": released})
+    metrics.open_holds.set(await count_open_holds(session))
+    await session.commit()
     return released
+
+
+async def count_open_holds(session: AsyncSession) -> int:
+    """How many holds are not settled yet (the `voicegate_open_holds` gauge the sweep keeps current)."""
+    return await session.scalar(select(func.count()).select_from(CreditHold).where(CreditHold.status == "held")) or 0

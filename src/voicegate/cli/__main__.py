@@ -24,6 +24,7 @@ from voicegate.db import migrate
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.errors import GatewayError
 from voicegate.metrics import MULTIPROC_DIR_ENV
+from voicegate.ratelimit.rules import DEFAULT_TIER, Tier
 from voicegate.runtime_settings import service as runtime_settings
 from voicegate.runtime_settings.registry import lookup
 from voicegate.runtime_settings.service import SettingView
@@ -231,7 +232,7 @@ def migrate_command() -> None:
 def users_create(
     email: Annotated[str, typer.Option(help="The user's email address.")],
     credits: Annotated[str, typer.Option(help="Opening credit in USD.")] = "0",
-    tier: Annotated[str, typer.Option(help="Plan tier.")] = "standard",
+    tier: Annotated[Tier, typer.Option(help="Rate-limit tier.")] = DEFAULT_TIER,
     as_json: JsonOption = False,
 ) -> None:
     """Create a user and print their first API key (shown only once)."""
@@ -242,9 +243,25 @@ def users_create(
         return {
             "id": user.id,
             "email": user.email,
+            "tier": user.tier,
             "credits_usd": str(user.balance_usd),
             "api_key": issued.plaintext,
         }
+
+    _emit(_with_session(work), as_json)
+
+
+@users_app.command("tier")
+def users_tier(
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    tier: Annotated[Tier, typer.Argument(help="The new rate-limit tier.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a user to another rate-limit tier; running gateways apply it within 5 s."""
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        user = await admin_service.set_tier(session, user_id, tier)
+        return {"id": user.id, "tier": user.tier}
 
     _emit(_with_session(work), as_json)
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -18,7 +18,7 @@ from limits.errors import StorageError
 
 from voicegate import metrics
 from voicegate.errors import RateLimited
-from voicegate.ratelimit.rules import Capability
+from voicegate.ratelimit.rules import DEFAULT_TIER, Capability, CapTable, Tier, tier_of
 
 log = logging.getLogger("voicegate.ratelimit")
 
@@ -51,7 +51,11 @@ def describe(item: RateLimitItem) -> str:
 
 
 class Limiter:
-    """Sliding-window caps per (user_id, capability); degrades open if the store fails.
+    """Sliding-window caps per (user_id, capability), the cap chosen by the caller's tier; degrades open if the
+    store fails.
+
+    The window is keyed by the cap as well (that is how `limits` names it), so a user whose tier changes starts a
+    fresh window under the new cap.
 
     A slow answer is not a dead store: on a loaded machine a reply can wait long in the socket before the event
     loop reads it. So a check waits for the store as long as the store shows signs of life, up to `deadline_s` in
@@ -65,7 +69,7 @@ class Limiter:
     def __init__(
         self,
         storage: Storage,
-        caps: Mapping[Capability, RateLimitItem],
+        caps: CapTable,
         *,
         deadline_s: float = 0.5,
         stall_s: float | None = None,
@@ -75,11 +79,11 @@ class Limiter:
         store_label: str = "memory",
         on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        missing = set(Capability) - set(caps)
+        missing = [f"{t.value}.{c.value}" for t in Tier for c in Capability if c not in caps.get(t, {})]
         if missing:
-            raise ValueError(f"no rate limit for: {', '.join(sorted(missing))}")
+            raise ValueError(f"no rate limit for: {', '.join(missing)}")
         self._strategy = MovingWindowRateLimiter(storage)
-        self._caps = MappingProxyType(dict(caps))
+        self._caps = MappingProxyType({tier: MappingProxyType(dict(caps[tier])) for tier in Tier})
         self._deadline_s = deadline_s
         self._stall_s = deadline_s if stall_s is None else min(stall_s, deadline_s)
         self._stall_per_check_s = stall_per_check_s
@@ -97,8 +101,12 @@ class Limiter:
         self._unlogged_degraded = 0
 
     @property
-    def caps(self) -> Mapping[Capability, RateLimitItem]:
+    def caps(self) -> CapTable:
         return self._caps
+
+    def cap(self, capability: Capability, tier: str = DEFAULT_TIER) -> RateLimitItem:
+        """The cap on `capability` for a user of `tier` (an unknown tier gets the `free` row)."""
+        return self._caps[tier_of(tier)][capability]
 
     @property
     def store_label(self) -> str:
@@ -115,9 +123,9 @@ class Limiter:
         except Exception:  # a failing store is the answer, not an error
             return False
 
-    async def hit(self, user_id: str, capability: Capability) -> Decision:
+    async def hit(self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER) -> Decision:
         """Count one request against the user's window for `capability` and say whether it may proceed."""
-        item = self._caps[capability]
+        item = self.cap(capability, tier)
         if time.monotonic() < self._skip_store_until:
             # The store just failed: skip it briefly so a hung Redis does not cost every request a timeout.
             self._note_degraded(SKIPPED, None)
@@ -181,13 +189,13 @@ class Limiter:
             self._awake_s += min(now - last, 2 * TICK_S)
             last = now
 
-    async def check_or_raise(self, user_id: str, capability: Capability) -> Decision:
+    async def check_or_raise(self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER) -> Decision:
         """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
-        decision = await self.hit(user_id, capability)
+        decision = await self.hit(user_id, capability, tier)
         if not decision.allowed:
             metrics.ratelimit_rejections.labels(capability=capability.value).inc()
             raise RateLimited(
-                f"Rate limit exceeded for {capability.value}: {describe(self._caps[capability])}; "
+                f"Rate limit exceeded for {capability.value}: {describe(self.cap(capability, tier))}; "
                 f"retry in {decision.retry_after_s} s",
                 decision.retry_after_s,
             )

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.deps import ResourcesDep
+from voicegate.kit.capability import serve as serve_capability
 from voicegate.ratelimit.rules import Capability
 
 
 class RateLimit:
-    """`Depends(RateLimit("tts"))`: one hit per request in the caller's `(user, capability)` window, or 429."""
+    """`Depends(RateLimit("tts"))`: one hit per request in the caller's `(user, capability)` window, or 429.
+
+    The cap is the one for the caller's tier, which travels with the cached principal (see `auth.service`)."""
 
     def __init__(self, capability: str) -> None:
         self.capability = Capability(capability)
 
     async def __call__(self, resources: ResourcesDep, user: CurrentUser) -> None:
-        await resources.limiter.check_or_raise(user.id, self.capability)
+        serve_capability(self.capability.value)  # the request's upstream calls are timed under it
+        await resources.limiter.check_or_raise(user.id, self.capability, user.tier)

@@ -25,6 +25,8 @@ from voicegate.billing import idempotency, ledger
 from voicegate.billing.pricing import Quote
 from voicegate.db.models import CreditHold, ProviderResembleRequest, ProviderResembleUsage
 from voicegate.errors import GatewayError
+from voicegate.kit.capability import NONE
+from voicegate.kit.capability import scope as capability_scope
 from voicegate.kit.money import quantize_usd
 from voicegate.kit.time import utc_now
 
@@ -71,6 +73,7 @@ async def open_request(
         raise
     await idempotency.link_request(session, request.id)
     await session.commit()
+    metrics.holds.labels(capability, "placed").inc()
     return request, hold
 
 
@@ -86,8 +89,10 @@ async def fail_request(
     request.error = str(error.detail)[:500]
     request.latency_ms = latency_ms
     request.completed_at = utc_now()
-    await ledger.release(session, hold, note=f"upstream failed: {error.status_code}")
+    released = await ledger.release(session, hold, note=f"upstream failed: {error.status_code}")
     await session.commit()
+    if released:
+        metrics.holds.labels(request.capability, "released").inc()
 
 
 async def charge(
@@ -140,8 +145,15 @@ async def settle_request(
     request.raw_response = json.dumps(raw_response)
     request.completed_at = utc_now()
     await session.commit()
-    metrics.charges.labels(request.capability).inc()
+    count_charge(request.capability)
     return usage
+
+
+def count_charge(capability: str, *, held: bool = True) -> None:
+    """Count a charge (and the capture of its hold) once the transaction writing it has committed."""
+    metrics.charges.labels(capability).inc()
+    if held:
+        metrics.holds.labels(capability, "captured").inc()
 
 
 async def metered_call(
@@ -169,15 +181,18 @@ async def metered_call(
     )
     started = time.perf_counter()
     try:
-        result = await call()
+        with capability_scope(capability):
+            result = await call()
     except GatewayError as error:
         await fail_request(session, request, hold, error, int((time.perf_counter() - started) * 1000))
         raise
     except BaseException:
         # Anything else (a bug, a cancelled request): give the credit back before propagating.
         await session.rollback()
-        await ledger.release(session, hold, note="request aborted")
+        released = await ledger.release(session, hold, note="request aborted")
         await session.commit()
+        if released:
+            metrics.holds.labels(capability, "released").inc()
         raise
     latency_ms = int((time.perf_counter() - started) * 1000)
     quote, raw = price(result)
@@ -197,12 +212,14 @@ async def abandon(session: AsyncSession, request_id: str, *, reason: str) -> Non
     here is logged, not raised."""
     try:
         hold = await session.scalar(select(CreditHold).where(CreditHold.correlation_id == request_id))
-        if hold is not None:
-            await ledger.release(session, hold, note=reason)
+        released = hold is not None and await ledger.release(session, hold, note=reason)
         request = await session.get(ProviderResembleRequest, request_id)
+        capability = request.capability if request is not None else NONE
         if request is not None and request.status == "pending":
             request.status, request.completed_at, request.error = "failed", utc_now(), reason[:500]
         await session.commit()
+        if released:
+            metrics.holds.labels(capability, "released").inc()
     except SQLAlchemyError:
         await session.rollback()
         log.exception("abandoned_request_not_closed", extra={"provider_request_id": request_id})

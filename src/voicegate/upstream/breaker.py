@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from enum import StrEnum
 
 from voicegate.errors import GatewayError, UpstreamUnavailable
-from voicegate.metrics import breaker_rejections
+from voicegate.metrics import breaker_rejections, breaker_state
 
 log = logging.getLogger("voicegate.upstream")
 
@@ -19,6 +19,10 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+# The value of the voicegate_upstream_breaker_state gauge: higher is worse, so workers combine by max.
+STATE_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 class CircuitBreaker:
@@ -59,6 +63,13 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
+    def publish_state(self) -> BreakerState:
+        """Set the breaker gauge to the state now. Called on every change and at each scrape, since the move from
+        open to half-open is the clock's doing, not an event's."""
+        state = self.state
+        breaker_state.set(STATE_LEVEL[state])
+        return state
+
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
         """Wrap one logical upstream call (retries included)."""
@@ -82,6 +93,7 @@ class CircuitBreaker:
             return False
         if state is BreakerState.HALF_OPEN and not self._probing:
             self._probing = True
+            self.publish_state()
             return True
         breaker_rejections.inc()
         raise UpstreamUnavailable(retry_after_s=self._seconds_until_probe())
@@ -98,6 +110,7 @@ class CircuitBreaker:
         self._failures += 1
         if probe or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
+            self.publish_state()
             log.warning("circuit_opened failures=%d reset_timeout_s=%s", self._failures, self.reset_timeout_s)
 
     def _on_success(self, probe: bool) -> None:
@@ -107,4 +120,5 @@ class CircuitBreaker:
         if probe:
             self._probing = False
             self._opened_at = None
+            self.publish_state()
             log.info("circuit_closed")

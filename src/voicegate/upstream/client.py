@@ -16,6 +16,7 @@ import orjson
 import structlog
 
 from voicegate.config import Settings
+from voicegate.kit.capability import current_capability
 from voicegate.kit.ids import new_id
 from voicegate.metrics import upstream_latency, upstream_requests
 from voicegate.upstream.breaker import CircuitBreaker
@@ -249,7 +250,7 @@ class ResembleClient:
         finally:
             latency = time.perf_counter() - started
             upstream_requests.labels(operation=operation, outcome=outcome).inc()
-            upstream_latency.labels(operation=operation).observe(latency)
+            upstream_latency.labels(operation=operation, capability=current_capability()).observe(latency)
             log.debug(
                 "upstream_call",
                 extra={

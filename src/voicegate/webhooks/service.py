@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from voicegate import metrics
 from voicegate.db.models import User, WebhookDelivery
 from voicegate.db.upsert import insert_or_ignore
 from voicegate.errors import NotFound
@@ -277,6 +278,7 @@ async def deliver(
     )
     finished = started + timedelta(seconds=time.monotonic() - clock)
     outcome = await _record(sessionmaker, claim, result, finished, max_attempts)
+    metrics.webhook_deliveries.labels(outcome).inc()
     log_level = logging.INFO if outcome == "delivered" else logging.WARNING
     log.log(
         log_level,

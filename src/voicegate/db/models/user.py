@@ -15,6 +15,7 @@ class User(IdMixin, CreatedAtMixin, Base):
     __table_args__ = (CheckConstraint("balance_usd >= 0", name="balance_not_negative"),)
 
     email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
-    tier: Mapped[str] = mapped_column(String(32), nullable=False, default="standard")
+    # The rate-limit row (ratelimit/rules.py `Tier`): "free" unless an admin sets "paid".
+    tier: Mapped[str] = mapped_column(String(32), nullable=False, default="free", server_default="free")
     balance_usd: Mapped[Decimal] = mapped_column(Micros(), nullable=False, default=Decimal(0))
     webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)

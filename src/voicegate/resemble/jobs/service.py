@@ -21,13 +21,15 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicegate import metrics
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.config import Settings
-from voicegate.db.models import ProviderResembleJob, ProviderResembleUsage
+from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleUsage
 from voicegate.db.models.provider_resemble_job import OPEN_STATUSES, JobStatus
 from voicegate.errors import GatewayError, NotFound
 from voicegate.kit import media, netguard
+from voicegate.kit.capability import scope as capability_scope
 from voicegate.kit.time import isoformat_z, utc_now
 from voicegate.resemble import metering
 from voicegate.resemble.jobs import inputs, repository
@@ -131,6 +133,7 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
     )
     session.add(job)
     await session.commit()
+    metrics.job_transitions.labels(kind.capability, JobStatus.PENDING.value).inc()
     callback_url = (
         settings.public_base_url.rstrip("/") + CALLBACK_PATH.format(token=job.callback_token)
         if job.callback_token
@@ -144,6 +147,7 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
     except GatewayError as error:
         job.status, job.error, job.updated_at = JobStatus.FAILED, str(error.detail)[:500], utc_now()
         await metering.fail_request(session, request, hold, error, latency_ms=0)
+        metrics.job_transitions.labels(kind.capability, JobStatus.FAILED.value).inc()
         raise
     item = item_of(created)
     job.upstream_id = upstream_id
@@ -173,7 +177,8 @@ async def refresh(deps: JobDeps, kind: JobKind, job: ProviderResembleJob) -> dic
     if job.upstream_id is None or job.status not in OPEN_STATUSES:
         return await _render(deps, kind, job, _stored_item(job))
     await deps.session.commit()  # end the read snapshot before the network call and the write that follows
-    item = item_of(await wire.fetch_job(deps.upstream, kind.capability, job.upstream_id))
+    with capability_scope(kind.limit):
+        item = item_of(await wire.fetch_job(deps.upstream, kind.capability, job.upstream_id))
     return await _advance(deps, kind, job, item)
 
 
@@ -184,11 +189,14 @@ async def _advance(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item:
     elif status == JobStatus.FAILED:
         await _fail(deps, job, item)
     else:
-        if status.rank > JobStatus(job.status).rank:
-            await repository.advance(deps.session, job.id, item=item, now=utc_now())
+        advanced = status.rank > JobStatus(job.status).rank
+        if advanced:
+            advanced = await repository.advance(deps.session, job.id, item=item, now=utc_now())
         else:
             await repository.touch(deps.session, job.id, item=item, now=utc_now())
         await deps.session.commit()
+        if advanced:
+            metrics.job_transitions.labels(kind.capability, JobStatus.PROCESSING.value).inc()
     await deps.session.refresh(job)
     return await _render(deps, kind, job, item if job.status in OPEN_STATUSES else _stored_item(job))
 
@@ -217,12 +225,16 @@ async def _complete(deps: JobDeps, kind: JobKind, job: ProviderResembleJob, item
         await session.rollback()  # someone else completed it first: their charge is the only one
     else:
         try:
-            usage = await _charge(session, job, quote)
+            hold = await repository.hold_for(session, job)
+            usage = await _charge(session, job, quote, hold)
             if job.callback_uri:
                 await _enqueue_callback(deps, kind, job, item, usage)
             await session.commit()
         except IntegrityError:
             await session.rollback()
+        else:
+            metrics.job_transitions.labels(kind.capability, JobStatus.COMPLETED.value).inc()
+            metering.count_charge(kind.capability, held=hold is not None)
     await session.refresh(job)
     if output is not None and kind.output_class is not None:
         await _mirror(deps, kind, job, output)
@@ -240,10 +252,12 @@ def _estimated_quantity(deps: JobDeps, job: ProviderResembleJob, rate_key: str) 
     return _quantity_in(unit, Decimal(deps.settings.job_default_estimate_s))
 
 
-async def _charge(session: AsyncSession, job: ProviderResembleJob, quote: Quote) -> ProviderResembleUsage:
+async def _charge(
+    session: AsyncSession, job: ProviderResembleJob, quote: Quote, hold: CreditHold | None
+) -> ProviderResembleUsage:
     usage = await metering.charge(
         session,
-        await repository.hold_for(session, job),
+        hold,
         quote,
         user_id=job.user_id,
         request_id=job.request_id,
@@ -262,12 +276,14 @@ async def _fail(deps: JobDeps, job: ProviderResembleJob, item: dict[str, Any]) -
         await session.refresh(job)
         return
     hold = await repository.hold_for(session, job)
-    if hold is not None:
-        await ledger.release(session, hold, note="job failed upstream")
+    released = hold is not None and await ledger.release(session, hold, note="job failed upstream")
     await repository.mark_request_failed(session, job.request_id, error=error_of(item), now=now)
     if job.callback_uri:
         await _enqueue_callback(deps, KINDS[job.capability], job, item)
     await session.commit()
+    metrics.job_transitions.labels(job.capability, JobStatus.FAILED.value).inc()
+    if released:
+        metrics.holds.labels(job.capability, "released").inc()
 
 
 async def stop_open_jobs(session: AsyncSession, user_id: str, *, reason: str) -> int:
