@@ -19,9 +19,9 @@ from tests.factories import ADMIN_HEADERS, Customer, create_customer
 from tests.resemble.jobs.helpers import submit, upload, wait_terminal
 from voicegate.app import create_app
 from voicegate.billing import ledger
+from voicegate.billing import tasks as billing_tasks
 from voicegate.config import Settings
 from voicegate.db.models import ProviderResembleRequest
-from voicegate.jobs import maintenance
 from voicegate.webhooks import service as webhooks
 
 SYNTH = "/api/v1/resemble/tts/synthesize"
@@ -161,7 +161,7 @@ class TestHoldSweep:
             await ledger.place_hold(session, customer.user.id, request.id, Decimal("0.5"), ttl)
         await session.commit()
         async with Scrapes(client) as seen:
-            assert await maintenance.sweep_once(app.state.resources.sessionmaker) == 1
+            assert await billing_tasks.sweep_holds(app.state.resources.sessionmaker) == 1
         assert seen.delta("voicegate_holds_total", capability="stt", event="released") == 1
         assert seen.now("voicegate_open_holds") == 1
 
