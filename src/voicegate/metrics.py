@@ -26,7 +26,7 @@ breaker_rejections = Counter(
     "voicegate_upstream_breaker_rejections_total", "Requests refused because the circuit was open"
 )
 storage_failures = Counter(
-    "voicegate_storage_failures_total", "Media that could not be mirrored to storage", ["operation"]
+    "voicegate_storage_failures_total", "Storage operations that failed (put, expire, purge, restore)", ["operation"]
 )
 ratelimit_degraded = Counter(
     "voicegate_ratelimit_degraded_total",
