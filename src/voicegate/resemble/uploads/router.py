@@ -78,7 +78,8 @@ async def create_upload(
 @router.get(
     "/{asset_id}",
     response_model=UploadRead,
-    responses=described({404: "No such upload of yours", 502: "Storage unavailable"}),
+    responses=described({404: "No such upload of yours", 429: "Rate limit exceeded", 502: "Storage unavailable"}),
+    dependencies=[Depends(RateLimit("uploads"))],
 )
 async def get_upload(
     asset_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep, storage: StorageDep
