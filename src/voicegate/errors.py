@@ -177,24 +177,69 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _render(status_code: int, detail: Any, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+# Routes under this prefix speak OpenAI's API, whose clients read `{"error": {...}}`, not `{"detail": ...}`.
+OPENAI_PREFIX = "/v1/"
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+_OPENAI_CODES = {401: "invalid_api_key", 402: "insufficient_quota", 429: "rate_limit_exceeded"}
+
+
+def openai_error_body(status_code: int, message: str, *, code: str | None = None, param: str | None = None) -> dict:
+    """OpenAI's error object: `type` from the status (its SDK raises by status, its users read `type`/`code`)."""
+    kind = _OPENAI_TYPES.get(status_code, "api_error" if status_code >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "code": code or _OPENAI_CODES.get(status_code), "param": param}}
+
+
+def _render(
+    request: Request, status_code: int, detail: Any, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    if request.url.path.startswith(OPENAI_PREFIX):
+        return JSONResponse(
+            _openai_body(status_code, detail, extra), status_code=status_code, headers=dict(headers or {})
+        )
     return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=dict(headers or {}))
 
 
-async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
+def _openai_body(status_code: int, detail: Any, extra: Mapping[str, Any]) -> dict:
+    param = extra.get("param")
+    if isinstance(detail, list):  # validation issues: name the first field, list them all in the message
+        first = detail[0] if detail else {}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        param = param or (".".join(loc) or None)
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in issue.get('loc', ())[1:]) or 'request'}: {issue.get('msg', '')}"
+            for issue in detail
+        )
+    else:
+        message = str(detail)
+    code = extra.get("code")
+    return openai_error_body(status_code, message, code=str(code) if code else None, param=param)
+
+
+async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
-    return _render(exc.status_code, exc.detail, exc.headers, **exc.extra)
+    return _render(request, exc.status_code, exc.detail, exc.headers, **exc.extra)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
-    return _render(422, errors)
+    return _render(request, 422, errors)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _render(exc.status_code, exc.detail, exc.headers)
+    return _render(request, exc.status_code, exc.detail, exc.headers)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -216,7 +261,7 @@ def _driver_message(exc: Exception) -> str:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", extra={"path": request.url.path})
-    return _render(500, "Internal server error")
+    return _render(request, 500, "Internal server error")
 
 
 def log_item_failure(logger: logging.Logger, event: str, exc: BaseException, **extra: Any) -> None:
