@@ -56,6 +56,11 @@ class SimulatorPlan(StrEnum):
     business = "business"
 
 
+class VoiceDesignShape(StrEnum):
+    array = "array"
+    object = "object"
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -154,6 +159,10 @@ def simulator(
     plan: Annotated[
         SimulatorPlan, typer.Option(help="Resemble plan of the account: on flex, Business-only calls answer 403.")
     ] = SimulatorPlan.flex,
+    voice_design_shape: Annotated[
+        VoiceDesignShape,
+        typer.Option(help="Which of Resemble's two published voice-design answers POST /voice-design gives."),
+    ] = VoiceDesignShape.array,
 ) -> None:
     """Serve the bundled Resemble simulator."""
     from voicegate.simulator.server import serve as serve_simulator
@@ -165,6 +174,7 @@ def simulator(
         job_delay_s=job_delay,
         webhook_secret=webhook_secret,
         plan=plan.value,
+        voice_design_shape=voice_design_shape.value,
     )
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from .app import DEFAULT_JOB_DELAY_S, create_simulator_app
 from .plans import DEFAULT_PLAN, Plan
+from .state import VoiceDesignShape
 
 
 def serve(
@@ -25,13 +26,21 @@ def serve(
     job_delay_s: float = DEFAULT_JOB_DELAY_S,
     webhook_secret: str | None = None,
     plan: Plan = DEFAULT_PLAN,
+    voice_design_shape: VoiceDesignShape = "array",
 ) -> None:
     """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`.
 
     `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
-    (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403.
+    (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403; `voice_design_shape` picks which
+    documented `POST /voice-design` answer is given ("array" or "object").
     """
-    app = create_simulator_app(api_key, job_delay_s=job_delay_s, webhook_secret=webhook_secret, plan=plan)
+    app = create_simulator_app(
+        api_key,
+        job_delay_s=job_delay_s,
+        webhook_secret=webhook_secret,
+        plan=plan,
+        voice_design_shape=voice_design_shape,
+    )
     uvicorn.run(app, host=host, port=port, lifespan="on", ws="none")
 
 
