@@ -4,9 +4,10 @@ Business-plan switch as an operator flips it at run time."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,29 +54,56 @@ def wait_built(client: Client, voice: str, timeout_s: float = 20) -> dict:
         time.sleep(0.2)
 
 
-def test_the_gate_closes_opens_and_closes_again_for_the_same_sdk_calls(stack: Stack):
+def gated_calls(client: Client, voice: str, design: str) -> dict[str, Callable[[], Any]]:
+    """The SDK's five Business-plan methods, one per gated route, aimed at `voice` and `design`."""
+    sdk = client.resemble
+    return {
+        "voices.create": lambda: sdk.voices.create("Ada", consent_text=CONSENT),
+        "voices.build": lambda: sdk.voices.build(voice),
+        "voices.delete": lambda: sdk.voices.delete(voice),
+        "voice_design.generate_candidates": lambda: sdk.voice_design.generate_candidates("A calm voice"),
+        "voice_design.promote": lambda: sdk.voice_design.promote(design, candidate_index=0, name="Calm"),
+    }
+
+
+def assert_closed(stack: Stack, client: Client, voice: str, design: str) -> None:
+    """Each gated SDK call raises `ResembleBusinessPlanError`, and none of them reaches Resemble (each would be a
+    POST or DELETE there; the gateway's own background polling only reads)."""
+    before = httpx.get(f"{stack.simulator}/_sim/requests").json()
+    for call in gated_calls(client, voice, design).values():
+        with pytest.raises(ResembleBusinessPlanError, match="Business-plan"):
+            call()
+    sent = [r for r in httpx.get(f"{stack.simulator}/_sim/requests").json() if r not in before]
+    assert [(r["method"], r["path"]) for r in sent if r["method"] != "GET"] == []
+
+
+def test_the_gate_closes_opens_and_closes_again_for_the_same_sdk_calls(stack: Stack, tmp_path: Path):
     httpx.put(f"{stack.simulator}/_sim/plan", json={"plan": "business"}).raise_for_status()
     user = stack.new_user(credits="20.00")
     client = Client(api_key=user["api_key"], base_url=stack.gateway)
-    before = httpx.get(f"{stack.simulator}/_sim/requests").json()
+    sdk = client.resemble
     try:
-        with pytest.raises(ResembleBusinessPlanError):
-            client.resemble.voices.create("Ada", consent_text=CONSENT)
-        with pytest.raises(ResembleBusinessPlanError):
-            client.resemble.voice_design.generate_candidates("A calm voice")
-        assert not [r for r in httpx.get(f"{stack.simulator}/_sim/requests").json() if r not in before]
+        assert_closed(stack, client, voice="0000aaaa", design="0000bbbb")
+        assert Decimal(stack.balance(user["api_key"])) == Decimal("20.00")
 
-        set_gate(stack, True)
-        voice = client.resemble.voices.create("Ada", consent_text=CONSENT)["item"]["uuid"]
-        assert client.resemble.voices.delete(voice)["uuid"] == voice
+        set_gate(stack, True)  # the same five calls now go through
+        voice = sdk.voices.create("Ada", consent_text=CONSENT)["item"]["uuid"]
+        url = upload_recording(client, tmp_path)
+        sdk.recordings.create(voice, {"url": url, "name": "take-1", "text": "The quick brown fox."})
+        built = sdk.voices.build(voice)
+        design = sdk.voice_design.generate_candidates("A calm voice")
+        promoted = sdk.voice_design.promote(design["design_uuid"], candidate_index=0, name="Calm")
+        assert sdk.voices.delete(promoted["voice_uuid"])["uuid"] == promoted["voice_uuid"]
+        charged = [Decimal(answer["billing"]["charged"]) for answer in (built, design, promoted)]
+        assert Decimal(stack.balance(user["api_key"])) == Decimal("20.00") - sum(charged)
 
-        set_gate(stack, False)
-        with pytest.raises(ResembleBusinessPlanError):
-            client.resemble.voices.create("Ada again", consent_text=CONSENT)
+        set_gate(stack, False)  # closed again, even for the caller's own voice and design
+        assert_closed(stack, client, voice=voice, design=design["design_uuid"])
+        assert Decimal(stack.balance(user["api_key"])) == Decimal("20.00") - sum(charged)
+        assert voice in [item["uuid"] for item in sdk.tts.list_voices(page=1, page_size=100)["items"]]
     finally:
         set_gate(stack, False)
         httpx.put(f"{stack.simulator}/_sim/plan", json={"plan": "flex"}).raise_for_status()
-    assert Decimal(stack.balance(user["api_key"])) == Decimal("20.00")  # nothing above is billed
 
 
 def test_voices_and_recordings(stack: Stack, business: None, tmp_path: Path):
