@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from tests.factories import Customer
+from tests.resemble.jobs.helpers import SUBMIT_BODIES, upload
+from tests.resemble.projects.conftest import create_project
 from tests.resemble.voices.conftest import VOICES, add_recording, build, create_voice
 from voicegate.admin import service as admin_service
 from voicegate.cli.__main__ import app as cli_app
 from voicegate.config import Settings, get_settings
-from voicegate.db.models import ProviderResembleUsage, ProviderResembleVoiceSubscription, User
+from voicegate.db.models import CreditHold, ProviderResembleUsage, ProviderResembleVoiceSubscription, User
 from voicegate.resemble.voices.subscriptions import period_at, period_bounds
 from voicegate.resemble.voices.tasks import renew_voice_subscriptions
 
@@ -118,6 +120,44 @@ async def test_unpaid_renewal_suspends_the_voice_until_credit_returns(
     assert await balance(session, customer.user.id) == Decimal("11.00") - MONTH
     item = (await client.get(f"{VOICES}/{voice}", headers=customer.headers)).json()["item"]
     assert item["subscription"]["suspended"] is False
+
+
+async def speech_request(client: httpx.AsyncClient, customer: Customer, route: str, voice: str) -> tuple[str, dict]:
+    """Where and what to post to make speech with `voice` through `route`; its setup (a project, an upload) is done."""
+    if route == "clip":
+        project = await create_project(client, customer)
+        return f"/api/v1/resemble/projects/{project}/clips", {"fields": {"body": "Chapter one.", "voice_uuid": voice}}
+    if route == "edit":
+        source = (await upload(client, customer))["url"]
+        return "/api/v1/resemble/edit", {**SUBMIT_BODIES["edit"], "audio_url": source, "voice_uuid": voice}
+    return "/api/v1/resemble/tts/synthesize", {"voice_uuid": voice, "text": "Hello"}
+
+
+@pytest.mark.parametrize("route", ["synthesize", "clip", "edit"])
+async def test_a_suspended_voice_is_402_on_every_route_that_speaks_with_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    customer: Customer,
+    app: FastAPI,
+    simulator: httpx.AsyncClient,
+    route: str,
+):
+    voice, start = await built_voice(client, customer)
+    await spend_down_to(session, customer, Decimal("1.00"))
+    report = await renew_voice_subscriptions(app.state.resources, start + relativedelta(months=1) + timedelta(hours=1))
+    assert report.suspended == 1
+    url, body = await speech_request(client, customer, route, voice)
+    await simulator.delete("/_sim/requests")
+
+    answer = await client.post(url, json=body, headers=customer.headers)
+    assert answer.status_code == 402, answer.text
+    detail = answer.json()["detail"]
+    assert f"Voice {voice} is suspended" in detail
+    assert "Add credit" in detail
+    assert (await simulator.get("/_sim/requests")).json() == []
+    assert await balance(session, customer.user.id) == Decimal("1.00")
+    held = await session.scalar(select(func.count()).select_from(CreditHold).where(CreditHold.status == "held"))
+    assert held == 0
 
 
 async def test_a_deleted_voice_is_never_renewed(
