@@ -22,9 +22,14 @@ class TestCreate:
     ):
         voice = await create_voice(client, customer)
         uploaded = await upload(client, customer, purpose="voice_clone", filename="take.wav")
-        created = await add_recording(client, customer, voice["uuid"], url=uploaded["url"], is_active=False)
-        item = created["item"]
-        assert (item["name"], item["is_active"]) == ("take-1", False)
+        created = await add_recording(
+            client, customer, voice["uuid"], url=uploaded["url"], emotion="happy", is_active=False
+        )
+        item = created["item"]  # Resemble's item, made from the form fields it was sent
+        assert (item["name"], item["emotion"], item["is_active"]) == ("take-1", "happy", False)
+        assert item["text"] == "The quick brown fox jumps over the lazy dog."
+        received = await simulator.get(httpx.URL(item["audio_src"]).raw_path.decode())
+        assert received.content == WAV_2S  # the stored file's very bytes went to Resemble
         assert created["stored_audio"]["asset_id"] == uploaded["asset_id"]  # no second copy of a permanent file
         assert await download(client, created["stored_audio"]["audio_url"]) == WAV_2S
 
