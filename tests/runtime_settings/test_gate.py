@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import anyio
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voicegate.config import Settings
 
 from .conftest import GATED, Gateway, app_of, put_settings
 
@@ -55,6 +58,11 @@ class TestOtherProcesses:
             while (await reader.post(GATED)).status_code != 503:
                 assert time.monotonic() - changed < 5, "the second gateway never saw the gate close"
                 await anyio.sleep(0.05)
+
+    @pytest.mark.parametrize("ttl_s", [5.001, 60, 0])
+    def test_no_process_may_keep_a_value_longer_than_5_s(self, ttl_s: float) -> None:
+        with pytest.raises(ValidationError, match="runtime_settings_ttl_s"):
+            Settings(_env_file=None, runtime_settings_ttl_s=ttl_s)  # type: ignore[call-arg]
 
     async def test_until_its_cache_expires_it_keeps_the_value_it_read(self, gateway: Gateway) -> None:
         async with gateway() as writer, gateway() as reader:  # the default lifetime, 5 s
