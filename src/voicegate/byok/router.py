@@ -12,10 +12,11 @@ router = APIRouter(prefix="/user/byok", tags=["bring your own key"])
 
 ERRORS = described(
     {
+        400: "Bring-your-own-key is not enabled on this gateway",
         404: "No key of yours is stored",
         422: "Invalid input, or Resemble rejected this API key",
         502: "Resemble upstream error",
-        503: "Bring-your-own-key is not enabled on this gateway, or Resemble is unavailable",
+        503: "Resemble is unavailable",
     }
 )
 

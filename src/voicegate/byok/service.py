@@ -52,7 +52,9 @@ NO_KEY = "No Resemble API key of yours is stored"
 
 
 class ByokDisabled(GatewayError):
-    status_code = 503
+    """400: what was asked for is not offered here (a configuration state, not an outage to retry)."""
+
+    status_code = 400
     detail = NOT_ENABLED
 
 
@@ -183,7 +185,7 @@ def account_for_request_key(resources: Resources, api_key: str) -> tuple[Resembl
     """The (client, rate card) pair for a Resemble key given with one request (the hub SDK's `byok_api_key`).
 
     The key is never stored or logged; calls with it are priced by the BYOK card (platform fee only) and their
-    Resemble account errors are told as the caller's. Raises `ByokDisabled` (503) without BYOK_ENCRYPTION_KEY,
+    Resemble account errors are told as the caller's. Raises `ByokDisabled` (400) without BYOK_ENCRYPTION_KEY,
     which also keys the fingerprint naming the cached client.
     """
     account = resources.byok.account_for_key(api_key)
