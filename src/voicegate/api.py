@@ -13,6 +13,7 @@ from voicegate import __version__, metrics
 from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
+from voicegate.byok.router import router as byok_router
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.resemble.agents.router import router as agents_router
@@ -82,6 +83,7 @@ def build_router() -> APIRouter:
     authenticated.include_router(voice_design_router)
     authenticated.include_router(identity_router)
     authenticated.include_router(user_router)
+    authenticated.include_router(byok_router)
     authenticated.include_router(webhooks_router)
 
     root.include_router(public)

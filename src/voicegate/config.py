@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     resemble_rates: dict[str, Decimal] = Field(default_factory=dict)
     hold_ttl_s: int = 900
 
+    # Bring your own Resemble key: urlsafe base64 of 32 random bytes (unset: the feature is off); see `byok`
+    byok_encryption_key: SecretStr | None = None
+    byok_platform_fee_usd: Decimal = Field(default=Decimal(0), ge=0)
+    # Rate key -> USD per unit ({"tts": "0.0001"}), charged on BYOK calls on top of the per-call fee
+    byok_platform_fee_per_unit: dict[str, Decimal] = Field(default_factory=dict)
+
     # Webhooks and plan gate
     resemble_webhook_secret: SecretStr | None = None
     resemble_business_plan_active: bool = False  # the default; an admin can switch it at runtime
@@ -63,6 +69,9 @@ class Settings(BaseSettings):
     outbound_allow_private_networks: bool = False
     simulator_job_delay_s: float = 0.5
     simulator_plan: Literal["flex", "business"] = "flex"
+    # More accounts on the in-process simulator, one per key (JSON list); with any set it accepts only these keys
+    # and the gateway's own ("simulator"), so a user's bring-your-own key can be a second account's
+    simulator_api_keys: list[str] = Field(default_factory=list)
 
     # Storage
     storage_backend: Literal["local", "r2", "s3"] = "local"
@@ -102,7 +111,7 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_s: int = 3600
 
-    @field_validator("resemble_rate_limits", "resemble_rates", mode="before")
+    @field_validator("resemble_rate_limits", "resemble_rates", "byok_platform_fee_per_unit", mode="before")
     @classmethod
     def _parse_json_object(cls, value: object) -> object:
         if isinstance(value, str):
@@ -118,6 +127,37 @@ class Settings(BaseSettings):
         from voicegate.ratelimit.rules import resolve_caps
 
         resolve_caps(value)  # raises ValueError naming the unknown tier or capability, or the bad notation
+        return value
+
+    @field_validator("simulator_api_keys", mode="before")
+    @classmethod
+    def _parse_json_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else []
+        if not isinstance(value, list) or not all(isinstance(key, str) and key.strip() for key in value):
+            raise ValueError("must be a JSON list of non-empty keys")
+        return value
+
+    @field_validator("byok_encryption_key", mode="after")
+    @classmethod
+    def _check_byok_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Imported here: the crypto module is free of settings, but keeps the one definition of a valid key.
+        from voicegate.byok.crypto import decode_master_key
+
+        if value is not None:
+            decode_master_key(value.get_secret_value())  # raises ValueError saying what a valid key looks like
+        return value
+
+    @field_validator("byok_platform_fee_per_unit", mode="after")
+    @classmethod
+    def _check_byok_fees(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from voicegate.billing.pricing import RATE_CARD
+
+        for key, usd in value.items():
+            if key not in RATE_CARD:
+                raise ValueError(f"names an unknown rate {key!r}; known: {sorted(RATE_CARD)}")
+            if usd < 0:
+                raise ValueError(f"fee for {key!r} must not be negative")
         return value
 
     @model_validator(mode="after")

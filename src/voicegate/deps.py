@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing.idempotency import MAX_KEY_LENGTH
 from voicegate.billing.pricing import RateCard
+from voicegate.byok.service import Account
 from voicegate.config import Settings
 from voicegate.resources import Resources
 from voicegate.storage.base import StorageBackend
@@ -49,12 +50,25 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_upstream(resources: ResourcesDep) -> ResembleClient:
-    return resources.upstream
+async def get_account(request: Request, resources: ResourcesDep) -> Account:
+    """The Resemble account the caller's calls go to: their own key's when they stored one (see `byok.service`),
+    else the gateway's. Every route under the authenticated router has resolved the caller before this runs (its
+    `get_principal` dependency comes first); anything else gets the shared account."""
+    user_id = getattr(request.state, "user_id", None)
+    if not isinstance(user_id, str):
+        return resources.byok.shared
+    return await resources.byok.account_for_user(user_id)
 
 
-async def get_rate_card(resources: ResourcesDep) -> RateCard:
-    return resources.rate_card
+AccountDep = Annotated[Account, Depends(get_account)]
+
+
+async def get_upstream(account: AccountDep) -> ResembleClient:
+    return account.upstream
+
+
+async def get_rate_card(account: AccountDep) -> RateCard:
+    return account.rate_card
 
 
 async def get_storage(resources: ResourcesDep) -> StorageBackend:

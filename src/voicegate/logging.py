@@ -30,27 +30,36 @@ _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
     re.compile(r"whsec_[A-Za-z0-9+/=]{8,}"),
 ]
+# A key in a body or a query string, `"api_key": "..."` or `byok_api_key=...` (a user's own Resemble key has no
+# recognisable shape): the value goes, the name stays so the line still says what was there.
+_SECRET_VALUE = re.compile(r"""(?i)((?:byok_)?api_key["']?\s*[:=]\s*["']?)[^"'\s,&}]+""")
+# Fields whose value is a credential whatever it looks like (a user's own Resemble key has no recognisable shape).
+SECRET_FIELDS = frozenset({"api_key", "byok_api_key", "authorization", "ciphertext"})
 
 
 def redact(text: str) -> str:
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub("[redacted]", text)
-    return text
+    return _SECRET_VALUE.sub(r"\1[redacted]", text)
 
 
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {key: _redact_value(item) for key, item in value.items()}
+        return {
+            key: "[redacted]" if str(key).lower() in SECRET_FIELDS else _redact_value(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_redact_value(item) for item in value]
     return value
 
 
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """The event and every string value, nested ones too, with credentials replaced by `[redacted]`."""
-    return {key: _redact_value(value) for key, value in event_dict.items()}
+    """The event and every string value, nested ones too, with credentials replaced by `[redacted]`; a field named
+    like a credential (`SECRET_FIELDS`) is replaced whole."""
+    return _redact_value(event_dict)
 
 
 # Record attributes that look like extras but are not: uvicorn's ANSI-coloured copy of each of its messages, and

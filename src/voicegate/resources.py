@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from voicegate.auth.service import CREDENTIAL_CACHE_TTL_S, Principal
 from voicegate.billing.pricing import RateCard
+from voicegate.byok.service import ByokKeys
 from voicegate.config import Settings
 from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.jobs.broker import build_celery
@@ -39,6 +40,8 @@ from voicegate.webhooks import outbound as outbound_webhooks
 log = logging.getLogger(__name__)
 
 SIMULATOR_HOST = "http://resemble-simulator.internal"
+SIMULATOR_KEY = "simulator"
+"""The gateway's own key on the in-process simulator: its first account."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Resources:
     """Admin-switchable settings as last read from the database, for a few seconds (see `runtime_settings`)."""
     task_locks: TaskLocks
     """One periodic task run at a time across every process (see `jobs.locks`)."""
+    byok: ByokKeys
+    """Users' own Resemble keys: whose account a call goes to, and its client per key (see `byok.service`)."""
     task_sender: Celery | None
     """With SCHEDULER=celery, where request-enqueued work is sent (see `jobs.queue`); None runs it in-process."""
 
@@ -87,8 +92,11 @@ def build_upstream(
         timeout=settings.media_fetch_timeout_s,
     )
     stack.push_async_callback(simulator_outbound.aclose)
+    # With extra accounts configured the simulator knows exactly these keys (a wrong key is refused, as by Resemble).
+    extra_keys = tuple(settings.simulator_api_keys)
     simulator = create_simulator_app(
-        api_key=None,
+        api_key=SIMULATOR_KEY if extra_keys else None,
+        extra_api_keys=extra_keys,
         outbound=simulator_outbound,
         job_delay_s=settings.simulator_job_delay_s,
         plan=settings.simulator_plan,
@@ -107,7 +115,7 @@ def build_upstream(
             "resemble_base_url": f"{SIMULATOR_HOST}/api/v2",
             "resemble_synth_url": SIMULATOR_HOST,
             "resemble_billing_base_url": f"{SIMULATOR_HOST}/api/v2",
-            "resemble_api_key": SecretStr("simulator"),
+            "resemble_api_key": SecretStr(SIMULATOR_KEY),
         }
     )
     client = ResembleClient.from_settings(simulated, http=http)
@@ -143,6 +151,7 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         task_sender = build_celery(settings) if settings.scheduler == "celery" else None
         if task_sender is not None:
             stack.callback(task_sender.close)
+        rate_card = RateCard(settings.resemble_markup_pct, settings.resemble_rates)
         yield Resources(
             settings=settings,
             engine=engine,
@@ -153,10 +162,11 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             simulator=simulator,
             media_http=media_http,
             webhook_http=webhook_http,
-            rate_card=RateCard(settings.resemble_markup_pct, settings.resemble_rates),
+            rate_card=rate_card,
             credentials=TtlCache(ttl_s=CREDENTIAL_CACHE_TTL_S),
             voices=VoiceCatalogue(upstream),
             runtime_settings=RuntimeSettings(sessionmaker, settings, ttl_s=settings.runtime_settings_ttl_s),
             task_locks=task_locks,
+            byok=ByokKeys(settings, sessionmaker, upstream, rate_card),
             task_sender=task_sender,
         )

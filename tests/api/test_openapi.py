@@ -27,7 +27,7 @@ def test_every_json_operation_names_its_response_model(app: FastAPI):
     document = app.openapi()
     generic = []
     for path, method, spec in operations(document):
-        if (path, method) in NON_JSON:
+        if (path, method) in NON_JSON or "204" in spec["responses"]:  # a 204 has no body to name
             continue
         schema = success(spec)["content"]["application/json"]["schema"]
         if "$ref" not in schema:  # `dict[str, Any]` renders as an anonymous open object

@@ -3,6 +3,10 @@
 `charged = provider_cost x (1 + markup_pct / 100)`, both quantized by `kit.money.quantize_usd` (the one rounding
 rule): `provider_cost = round(quantity x unit_price)`, then `charged = round(provider_cost x (1 + markup/100))`, so
 anyone can recompute `charged` from the two figures shown in a response.
+
+`ByokRateCard` prices calls made with the user's own Resemble key: no provider cost and no markup, only the
+gateway's platform fee (a fee per call plus an optional fee per unit). Services never branch on BYOK: they are
+handed one card or the other, and the quote says which (`Quote.byok`) so the usage row records it.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class Quote:
     markup_pct: Decimal
     charged: Decimal
     currency: str = "USD"
+    byok: bool = False
+    """Priced by `ByokRateCard`: the user's own Resemble account paid the provider."""
 
 
 class RateCard:
@@ -101,4 +107,38 @@ class RateCard:
             provider_cost=provider_cost,
             markup_pct=self.markup_pct,
             charged=charged,
+        )
+
+
+class ByokRateCard(RateCard):
+    """`charged = fee_per_call + quantity x fee_per_unit[rate_key]`, quantized once; provider cost and markup 0.
+
+    The units are the shared card's (a quote still says how many audio seconds it covers); `unit_price` is the
+    per-unit platform fee.
+    """
+
+    def __init__(self, fee_per_call: Decimal, fee_per_unit: Mapping[str, Decimal] | None = None) -> None:
+        super().__init__(Decimal(0))
+        unknown = sorted(set(fee_per_unit or {}) - set(self.rates))
+        if unknown:
+            raise ValueError(f"BYOK_PLATFORM_FEE_PER_UNIT names unknown rates {unknown}; known: {sorted(self.rates)}")
+        if fee_per_call < 0 or any(Decimal(fee) < 0 for fee in (fee_per_unit or {}).values()):
+            raise ValueError("BYOK platform fees must not be negative")
+        self.fee_per_call: Final = Decimal(fee_per_call)
+        self.fee_per_unit: Final[Mapping[str, Decimal]] = MappingProxyType(
+            {key: Decimal(fee) for key, fee in (fee_per_unit or {}).items()}
+        )
+
+    def quote(self, rate_key: str, quantity: Decimal) -> Quote:
+        rate = self.rates[rate_key]
+        unit_fee = self.fee_per_unit.get(rate_key, Decimal(0))
+        return Quote(
+            rate_key=rate_key,
+            unit=rate.unit,
+            quantity=quantity,
+            unit_price=unit_fee,
+            provider_cost=Decimal(0),
+            markup_pct=Decimal(0),
+            charged=quantize_usd(self.fee_per_call + quantity * unit_fee),
+            byok=True,
         )

@@ -151,7 +151,13 @@ def _shared_metrics(workers: int) -> Iterator[None]:
 def simulator(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
-    api_key: Annotated[str | None, typer.Option(help="Key the simulator requires (any key if unset).")] = None,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Key of an account the simulator serves (any key if unset). Repeat it for more accounts, each with "
+            "its own state; the first is the gateway's."
+        ),
+    ] = None,
     job_delay: Annotated[float, typer.Option(help="Seconds an async job takes to complete.")] = 0.5,
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign callbacks with X-Resemble-Signature using this secret.")
@@ -167,10 +173,12 @@ def simulator(
     """Serve the bundled Resemble simulator."""
     from voicegate.simulator.server import serve as serve_simulator
 
+    keys = list(dict.fromkeys(api_key or []))  # a key given twice is one account
     serve_simulator(
         host=host,
         port=port,
-        api_key=api_key,
+        api_key=keys[0] if keys else None,
+        extra_api_keys=tuple(keys[1:]),
         job_delay_s=job_delay,
         webhook_secret=webhook_secret,
         plan=plan.value,

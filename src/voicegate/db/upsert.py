@@ -19,9 +19,10 @@ async def insert_or_ignore(
     session: AsyncSession,
     model: type[DeclarativeBase],
     values: Mapping[str, Any],
-    conflict_on: Sequence[InstrumentedAttribute[Any]],
+    conflict_on: Sequence[InstrumentedAttribute[Any]] | None,
 ) -> bool:
-    """Insert one row unless it would break the unique constraint over `conflict_on`; True if inserted."""
+    """Insert one row unless it would break the unique constraint over `conflict_on` (None: any unique constraint
+    of the table); True if inserted."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         statement: Any = postgresql.insert(model)
@@ -30,4 +31,5 @@ async def insert_or_ignore(
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise NotImplementedError(f"insert_or_ignore supports PostgreSQL and SQLite, not {dialect}")
     result = await session.execute(statement.values(**values).on_conflict_do_nothing(index_elements=conflict_on))
+    # `index_elements=None` is a bare ON CONFLICT DO NOTHING: every unique index arbitrates.
     return bool(result.rowcount)  # type: ignore[attr-defined]

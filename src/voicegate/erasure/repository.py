@@ -23,6 +23,7 @@ from voicegate.db.models import (
     ProviderResembleWebhookEvent,
     User,
     UserErasure,
+    UserProviderKey,
     WebhookDelivery,
 )
 from voicegate.db.upsert import insert_or_ignore
@@ -183,13 +184,14 @@ def _scrubs(user_id: str, now: datetime) -> dict[str, Executable]:
         .values(consent_text=None),
         "webhook_deliveries_deleted": delete(WebhookDelivery).where(WebhookDelivery.user_id == user_id),
         "idempotency_keys_deleted": delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id),
+        "provider_keys_deleted": delete(UserProviderKey).where(UserProviderKey.user_id == user_id),
     }
 
 
 async def scrub_personal_data(session: AsyncSession, user_id: str, *, now: datetime) -> dict[str, int]:
     """Mark every asset row deleted and strip personal data from the rows that stay; returns rows touched per
     table. Request and job rows stay (they carry the usage and ledger's request ids) without what was said,
-    sent or answered; delivery logs and stored idempotent answers go entirely."""
+    sent or answered; delivery logs, stored idempotent answers and the user's own provider keys go entirely."""
     counts = {name: _rowcount(await session.execute(statement)) for name, statement in _scrubs(user_id, now).items()}
     await session.execute(update(User).where(User.id == user_id).values(email=pseudonym(user_id), webhook_secret=None))
     return counts

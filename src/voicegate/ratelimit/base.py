@@ -123,15 +123,18 @@ class Limiter:
         except Exception:  # a failing store is the answer, not an error
             return False
 
-    async def hit(self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER) -> Decision:
-        """Count one request against the user's window for `capability` and say whether it may proceed."""
+    async def hit(
+        self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER, *, window: str | None = None
+    ) -> Decision:
+        """Count one request against the user's window for `capability` and say whether it may proceed; `window`
+        names another window under the same cap (e.g. `tts:byok` for calls with the user's own key)."""
         item = self.cap(capability, tier)
         if time.monotonic() < self._skip_store_until:
             # The store just failed: skip it briefly so a hung Redis does not cost every request a timeout.
             self._note_degraded(SKIPPED, None)
             return self._degraded_decision(item)
         try:
-            allowed, stats = await self._ask_store(item, (capability.value, user_id))
+            allowed, stats = await self._ask_store(item, (window or capability.value, user_id))
         except STORE_ERRORS as exc:
             self._skip_store_until = time.monotonic() + self._store_retry_s
             self._note_degraded(TIMEOUT if isinstance(exc, TimeoutError) else STORE_ERROR, exc)
@@ -189,9 +192,11 @@ class Limiter:
             self._awake_s += min(now - last, 2 * TICK_S)
             last = now
 
-    async def check_or_raise(self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER) -> Decision:
+    async def check_or_raise(
+        self, user_id: str, capability: Capability, tier: str = DEFAULT_TIER, *, window: str | None = None
+    ) -> Decision:
         """Like `hit`, but a refused request raises `RateLimited` (429 with Retry-After)."""
-        decision = await self.hit(user_id, capability, tier)
+        decision = await self.hit(user_id, capability, tier, window=window)
         if not decision.allowed:
             metrics.ratelimit_rejections.labels(capability=capability.value).inc()
             raise RateLimited(

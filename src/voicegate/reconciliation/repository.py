@@ -37,11 +37,14 @@ class Offenders:
 
 
 async def provider_cost_between(session: AsyncSession, start: datetime, end: datetime) -> tuple[Decimal, int]:
-    """SUM(provider_cost_usd) and the row count of the usage rows created in `[start, end)`."""
+    """SUM(provider_cost_usd) and the row count of the shared account's usage rows (not BYOK) in `[start, end)`."""
     total, count = (
         await session.execute(
             select(func.sum(ProviderResembleUsage.provider_cost_usd), func.count()).where(
-                ProviderResembleUsage.created_at >= start, ProviderResembleUsage.created_at < end
+                ProviderResembleUsage.created_at >= start,
+                ProviderResembleUsage.created_at < end,
+                # Calls made with users' own keys were paid by their Resemble accounts, not from our wallet.
+                ProviderResembleUsage.byok.is_(False),
             )
         )
     ).one()

@@ -119,6 +119,7 @@ async def charge(
         provider_cost_usd=quote.provider_cost,
         markup_pct=quote.markup_pct,
         charged_usd=quote.charged,
+        byok=quote.byok,
     )
     session.add(usage)
     await session.flush()

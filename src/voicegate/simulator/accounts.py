@@ -11,6 +11,7 @@ import copy
 import threading
 import uuid as uuid_module
 from collections import defaultdict
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,9 @@ from starlette.requests import HTTPConnection
 from .auth import extract_key
 
 Item = dict[str, Any]
+
+current_account: ContextVar[str | None] = ContextVar("simulator_account", default=None)
+"""The key of the account serving the current request (set by the middleware once the key is accepted)."""
 
 
 def new_uuid() -> str:

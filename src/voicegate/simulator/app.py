@@ -12,7 +12,7 @@ and closes the outbound client on shutdown. Hosts that mount the app without run
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -61,6 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_simulator_app(
     api_key: str | None = DEFAULT_API_KEY,
     *,
+    extra_api_keys: Sequence[str] = (),
     seconds_per_char: float = 0.06,
     job_delay_s: float = DEFAULT_JOB_DELAY_S,
     outbound: httpx.AsyncClient | None = None,
@@ -70,6 +71,9 @@ def create_simulator_app(
     plan: Plan = DEFAULT_PLAN,
 ) -> FastAPI:
     """Build a fresh simulator. `api_key=None` accepts any non-empty key.
+
+    - `extra_api_keys`: more accounts, one per key (with `api_key`, the first); each has its own objects and
+      wallet, and the request log names the account of every request (`/_sim/requests?account=<index|last4>`).
 
     - `job_delay_s`: asynchronous jobs are `pending`, then `processing` from half this delay, then settle.
     - `outbound`: the client used to fetch input URLs and to deliver callbacks (created lazily when None,
@@ -83,6 +87,10 @@ def create_simulator_app(
     """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
+    if extra_api_keys and api_key is None:
+        raise ValueError("extra_api_keys need api_key: the first account's key")
+    if any(not key for key in extra_api_keys) or len({api_key, *extra_api_keys}) != len(extra_api_keys) + 1:
+        raise ValueError("extra_api_keys must be non-empty and distinct from each other and from api_key")
     if seconds_per_char <= 0:
         raise ValueError("seconds_per_char must be positive")
     if job_delay_s < 0:
@@ -95,6 +103,7 @@ def create_simulator_app(
         raise ValueError(f"plan must be one of {', '.join(PLANS)}")
     settings = SimulatorSettings(
         api_key=api_key,
+        extra_api_keys=tuple(extra_api_keys),
         seconds_per_char=seconds_per_char,
         job_delay_s=job_delay_s,
         webhook_secret=webhook_secret,
@@ -104,6 +113,7 @@ def create_simulator_app(
     engine = JobEngine(
         delay_s=job_delay_s, outbound=outbound, webhook_secret=webhook_secret, sync_wait_limit_s=sync_wait_limit_s
     )
+    engine.extra_keys = frozenset(extra_api_keys)
     state = SimulatorState(settings, list(SEEDED_VOICES), jobs=engine)
     app = FastAPI(title="Resemble simulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.simulator = state

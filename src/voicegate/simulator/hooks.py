@@ -158,7 +158,8 @@ async def clear_faults(request: Request) -> dict[str, bool]:
 
 @router.get("/requests")
 async def list_requests(request: Request) -> list[dict[str, Any]]:
-    return get_state(request).requests()
+    """The request log; `?account=<index|key last4>` keeps one account's requests (0 is the first account)."""
+    return get_state(request).requests(account=request.query_params.get("account"))
 
 
 @router.delete("/requests")

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import httpx
 
+from .accounts import current_account
 from .media import CONTENT_TYPES
 from .wallet import Wallet
 
@@ -129,7 +130,20 @@ class JobEngine:
         self._uploads: dict[str, Upload] = {}
         self._callbacks: deque[dict[str, Any]] = deque(maxlen=CALLBACK_LOG_LIMIT)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.wallet = Wallet(clock=self.now)  # what the account was charged: each completed job lands here
+        self.primary_wallet = Wallet(clock=self.now)  # what the first account was charged: its jobs land here
+        self._wallets: dict[str, Wallet] = {}
+        self.extra_keys: frozenset[str] = frozenset()
+        """Keys of the accounts after the first, each with a wallet of its own."""
+
+    @property
+    def wallet(self) -> Wallet:
+        """The wallet of the account serving the current request: an extra account's own, else the first's (test
+        hooks, which name no account, see the first)."""
+        key = current_account.get()
+        if key is None or key not in self.extra_keys:
+            return self.primary_wallet
+        with self._lock:
+            return self._wallets.setdefault(key, Wallet(clock=self.now))
 
     # time and status
 

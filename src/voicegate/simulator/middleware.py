@@ -20,7 +20,8 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import INVALID_TOKEN_MESSAGE, extract_key, key_is_valid, redact_header
+from .accounts import current_account
+from .auth import INVALID_TOKEN_MESSAGE, extract_key, key_is_valid, key_label, redact_header
 from .errors import error_response
 from .hooks import SIM_PREFIX
 from .plans import BUSINESS_PLAN_MESSAGE, allows
@@ -55,6 +56,9 @@ class SimulatorMiddleware:
         if body is None:  # client went away mid-upload
             return
         entry = _log_entry(scope, body)
+        key = extract_key(Headers(scope=scope))
+        if key:
+            entry["account"], entry["account_last4"] = self.state.account_index(key), key_label(key)
         self.state.record_request(entry)
         send = self._recording_status(entry, send)
         replay = _replaying(body, receive)
@@ -63,13 +67,17 @@ class SimulatorMiddleware:
         if fault is not None and await self._apply_fault(fault, scope, receive, replay, send):
             return
 
-        if not key_is_valid(extract_key(Headers(scope=scope)), self.state.settings.api_key):
+        if not key_is_valid(key, self.state.accepted_keys):
             await error_response(401, INVALID_TOKEN_MESSAGE)(scope, replay, send)
             return
         if not allows(self.state.plan, scope["method"], scope["path"]):
             await error_response(403, BUSINESS_PLAN_MESSAGE)(scope, replay, send)
             return
-        await self.app(scope, replay, send)
+        token = current_account.set(key)  # the wallet charged, and the objects seen, are this account's
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            current_account.reset(token)
 
     def _recording_status(self, entry: dict[str, Any], send: Send) -> Send:
         async def recording_send(message: Message) -> None:
@@ -154,6 +162,8 @@ def _log_entry(scope: Scope, body: bytes) -> dict[str, Any]:
         "json": parsed,
         "received_at": datetime.now(UTC).isoformat(),
         "status": None,
+        "account": None,
+        "account_last4": None,
     }
 
 

@@ -23,6 +23,7 @@ def serve(
     port: int = 8090,
     api_key: str | None = None,
     *,
+    extra_api_keys: tuple[str, ...] = (),
     job_delay_s: float = DEFAULT_JOB_DELAY_S,
     webhook_secret: str | None = None,
     plan: Plan = DEFAULT_PLAN,
@@ -32,10 +33,12 @@ def serve(
 
     `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
     (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403; `voice_design_shape` picks which
-    documented `POST /voice-design` answer is given ("array" or "object").
+    documented `POST /voice-design` answer is given ("array" or "object"). `extra_api_keys` are more accounts, each
+    with its own state, after the first (`api_key`).
     """
     app = create_simulator_app(
         api_key,
+        extra_api_keys=extra_api_keys,
         job_delay_s=job_delay_s,
         webhook_secret=webhook_secret,
         plan=plan,

@@ -47,6 +47,8 @@ VOICE_DESIGN_SHAPES: tuple[VoiceDesignShape, ...] = ("array", "object")
 class SimulatorSettings:
     api_key: str | None
     seconds_per_char: float
+    extra_api_keys: tuple[str, ...] = ()
+    """More accounts, one per key, each with its own objects and wallet; `api_key` is the first account."""
     job_delay_s: float = 0.5
     webhook_secret: str | None = None
     voice_design_shape: VoiceDesignShape = "array"
@@ -88,6 +90,12 @@ class Fault:
         return body
 
 
+def _accepted_keys(settings: SimulatorSettings) -> tuple[str, ...] | None:
+    if settings.api_key is None:
+        return None
+    return (settings.api_key, *settings.extra_api_keys)
+
+
 class SimulatorState:
     def __init__(
         self, settings: SimulatorSettings, voices: list[dict[str, Any]], *, jobs: JobEngine | None = None
@@ -101,6 +109,13 @@ class SimulatorState:
         self.catalogue = VoiceCatalogue(voices, self.jobs)
         self._voice_design_shape: VoiceDesignShape = settings.voice_design_shape
         self._plan: Plan = settings.plan
+        self.accepted_keys = _accepted_keys(settings)
+        """The keys the simulator accepts, the first account's first (None: any non-empty key)."""
+
+    def account_index(self, key: str) -> int | None:
+        """The position of `key`'s account among the configured ones (0: the first), or None (any-key mode)."""
+        keys = self.accepted_keys or ()
+        return keys.index(key) if key in keys else None
 
     # plan
 
@@ -176,9 +191,13 @@ class SimulatorState:
         with self._lock:
             entry["status"] = status
 
-    def requests(self) -> list[dict[str, Any]]:
+    def requests(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The log, oldest first; `account` keeps the requests of one account, named by its index or key last4."""
         with self._lock:
-            return copy.deepcopy(list(self._requests))
+            entries = list(self._requests)
+        if account is not None:
+            entries = [e for e in entries if account in (str(e.get("account")), e.get("account_last4"))]
+        return copy.deepcopy(entries)
 
     def clear_requests(self) -> None:
         with self._lock:

@@ -119,8 +119,9 @@ async def mirror_bytes(
     if asset is None:
         return None
     values = {column.key: getattr(asset, column.key) for column in ProviderResembleAsset.__table__.columns}
-    conflict_on = [ProviderResembleAsset.job_id] if job_id is not None else [ProviderResembleAsset.request_id]
-    if await insert_or_ignore(session, ProviderResembleAsset, values, conflict_on):
+    # Racing mirrors of one result compute the same storage key, so on PostgreSQL the loser may meet the storage
+    # key's unique index before the job's or request's: any unique index settles the race.
+    if await insert_or_ignore(session, ProviderResembleAsset, values, None):
         await session.commit()
         return asset
     existing = await find_for_request(session, user_id=user_id, request_id=request_id, job_id=job_id)

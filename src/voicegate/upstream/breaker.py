@@ -44,7 +44,10 @@ class CircuitBreaker:
         *,
         is_failure: Callable[[BaseException], bool],
         clock: Callable[[], float] = time.monotonic,
+        publishes: bool = True,
     ) -> None:
+        """`publishes=False` keeps this breaker off the process's breaker gauge (a user's own key's breaker: their
+        account failing says nothing about the shared one)."""
         if failure_threshold < 1 or reset_timeout_s <= 0:
             raise ValueError("failure_threshold must be >= 1 and reset_timeout_s > 0")
         self.failure_threshold = failure_threshold
@@ -54,6 +57,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probing = False
+        self._publishes = publishes
 
     @property
     def state(self) -> BreakerState:
@@ -67,7 +71,8 @@ class CircuitBreaker:
         """Set the breaker gauge to the state now. Called on every change and at each scrape, since the move from
         open to half-open is the clock's doing, not an event's."""
         state = self.state
-        breaker_state.set(STATE_LEVEL[state])
+        if self._publishes:
+            breaker_state.set(STATE_LEVEL[state])
         return state
 
     @asynccontextmanager

@@ -55,6 +55,9 @@ class ResembleClient:
     Every method returns the parsed JSON object or raises a `GatewayError` (see `upstream.errors`); callers
     own the shapes. The client owns the pool it is given: `aclose()` closes it. One `CircuitBreaker`
     (`client.breaker`) covers all operations, which share one upstream account.
+
+    `with_key(api_key)` gives a client for another account (a user's own key) over the same pool, with its own
+    breaker and the own-key error mapping (`upstream.errors`); it does not own the pool.
     """
 
     def __init__(
@@ -71,8 +74,11 @@ class ResembleClient:
         breaker_reset_s: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        own_key: bool = False,
     ) -> None:
         self._http = http
+        self._owns_http = not own_key
+        self._own_key = own_key
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._synth_url = synth_url.rstrip("/")
@@ -80,7 +86,10 @@ class ResembleClient:
         self._api_origins = frozenset(_origin(httpx.URL(url)) for url in (base_url, synth_url, self.billing_url))
         self._retry = RetryPolicy(max_retries=max_retries, max_total_wait_s=max_retry_wait_s)
         self._sleep = sleep
-        self.breaker = CircuitBreaker(breaker_failures, breaker_reset_s, is_failure=counts_as_outage, clock=clock)
+        self._clock = clock
+        self.breaker = CircuitBreaker(
+            breaker_failures, breaker_reset_s, is_failure=counts_as_outage, clock=clock, publishes=not own_key
+        )
 
     @classmethod
     def from_settings(
@@ -102,9 +111,34 @@ class ResembleClient:
             breaker_reset_s=settings.resemble_breaker_reset_s,
         )
 
+    def with_key(self, api_key: str) -> ResembleClient:
+        """A client for the account behind `api_key` (a user's own key): same hosts, retries and pool, its own
+        circuit breaker, and Resemble's account errors mapped as the user's (see `upstream.errors`)."""
+        return ResembleClient(
+            self._http,
+            api_key=api_key,
+            base_url=self._base_url,
+            synth_url=self._synth_url,
+            billing_url=self.billing_url,
+            max_retries=self._retry.max_retries,
+            max_retry_wait_s=self._retry.max_total_wait_s,
+            breaker_failures=self.breaker.failure_threshold,
+            breaker_reset_s=self.breaker.reset_timeout_s,
+            sleep=self._sleep,
+            clock=self._clock,
+            own_key=True,
+        )
+
+    @property
+    def own_key(self) -> bool:
+        """Whether this client calls with a user's own key rather than the gateway's."""
+        return self._own_key
+
     async def aclose(self) -> None:
-        """Close the `httpx.AsyncClient` this client was given (the app calls it once, at shutdown)."""
-        await self._http.aclose()
+        """Close the `httpx.AsyncClient` this client was given (the app calls it once, at shutdown); a client from
+        `with_key` shares its parent's pool and leaves it open."""
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -168,7 +202,7 @@ class ResembleClient:
 
         with _upstream_request_id():
             async with self.breaker.guard():
-                with map_upstream_errors(operation, secrets=(self._api_key,)):
+                with map_upstream_errors(operation, secrets=(self._api_key,), own_key=self._own_key):
                     response = await self._send(build, idempotent=idempotent, operation=operation)
                     return _json_object(response)
 
@@ -183,7 +217,7 @@ class ResembleClient:
         def build() -> httpx.Request:
             return self._http.build_request("GET", url, headers=self._headers_for(url, accept="*/*"))
 
-        with _upstream_request_id(), map_upstream_errors(operation, secrets=(self._api_key,)):
+        with _upstream_request_id(), map_upstream_errors(operation, secrets=(self._api_key,), own_key=self._own_key):
             response = await self._send(build, idempotent=True, operation=operation, stream=True, follow_redirects=True)
             try:
                 return await _read_capped(response, max_bytes)

@@ -32,7 +32,9 @@ from typing import Any
 import httpx
 
 from voicegate.errors import (
+    Forbidden,
     GatewayError,
+    Unprocessable,
     UpstreamError,
     UpstreamRejected,
     UpstreamTimeout,
@@ -58,6 +60,16 @@ class UpstreamThrottled(UpstreamUnavailable):
     detail = "Resemble is rate limiting the gateway; retry later"
 
 
+class OwnKeyThrottled(UpstreamThrottled):
+    detail = "Resemble is rate limiting your own Resemble API key; retry later"
+
+
+OWN_KEY_REJECTED = (
+    "Resemble rejected your own Resemble API key (401): check or replace it at /api/v1/user/byok/resemble"
+)
+OWN_KEY_NO_CREDIT = "Your own Resemble account is out of Resemble credit (402): top it up at Resemble"
+
+
 class MediaTooLarge(UpstreamError):
     detail = "Resemble result is larger than the gateway accepts"
 
@@ -72,15 +84,16 @@ def counts_as_outage(exc: BaseException) -> bool:
 
 
 @contextmanager
-def map_upstream_errors(operation: str, *, secrets: Sequence[str] = ()) -> Iterator[None]:
+def map_upstream_errors(operation: str, *, secrets: Sequence[str] = (), own_key: bool = False) -> Iterator[None]:
     """Re-raise httpx exceptions and error responses (as `httpx.HTTPStatusError`) as gateway errors.
 
-    `secrets` are scrubbed from any upstream text that reaches a log line or an error detail.
+    `secrets` are scrubbed from any upstream text that reaches a log line or an error detail; `own_key` says the
+    call was made with the user's own Resemble key.
     """
     try:
         yield
     except httpx.HTTPStatusError as exc:
-        raise error_for_response(exc.response, operation, secrets=secrets) from exc
+        raise error_for_response(exc.response, operation, secrets=secrets, own_key=own_key) from exc
     except httpx.TimeoutException as exc:
         log.warning("upstream_timeout", extra={"operation": operation, "kind": type(exc).__name__})
         raise UpstreamTimeout() from exc
@@ -92,15 +105,20 @@ def map_upstream_errors(operation: str, *, secrets: Sequence[str] = ()) -> Itera
         raise UpstreamFault() from exc
 
 
-def error_for_response(response: httpx.Response, operation: str, *, secrets: Sequence[str] = ()) -> GatewayError:
+def error_for_response(
+    response: httpx.Response, operation: str, *, secrets: Sequence[str] = (), own_key: bool = False
+) -> GatewayError:
     """The gateway error for a non-2xx answer from Resemble (see the module table)."""
     status = response.status_code
     if status in PASSED_THROUGH:
         return UpstreamRejected(rejection_message(response, secrets=secrets), status_code=status)
     if status == 429:
         wait = retry_after_seconds(response.headers)
-        log.warning("upstream_throttled", extra={"operation": operation, "retry_after_s": wait})
-        return UpstreamThrottled(retry_after_s=math.ceil(wait) if wait is not None else 1)
+        log.warning("upstream_throttled", extra={"operation": operation, "retry_after_s": wait, "own_key": own_key})
+        throttled = OwnKeyThrottled if own_key else UpstreamThrottled
+        return throttled(retry_after_s=math.ceil(wait) if wait is not None else 1)
+    if own_key and status in ACCOUNT_LEVEL:
+        return own_key_error(response, operation, secrets=secrets)
     if status >= 500:
         log.warning("upstream_server_error", extra={"operation": operation, "status": status})
         return UpstreamFault(extra={"upstream_status": status})
@@ -109,6 +127,20 @@ def error_for_response(response: httpx.Response, operation: str, *, secrets: Seq
     event = "upstream_account_error" if status in ACCOUNT_LEVEL else "upstream_unexpected_status"
     log.error(event, extra={"operation": operation, "status": status, "reason": reason})
     return UpstreamError()
+
+
+def own_key_error(response: httpx.Response, operation: str, *, secrets: Sequence[str] = ()) -> GatewayError:
+    """A 401/402/403 from the user's own Resemble account: the user's to fix, so said to them."""
+    status = response.status_code
+    log.info("upstream_own_key_refused", extra={"operation": operation, "status": status})
+    if status == 401:
+        return Unprocessable(OWN_KEY_REJECTED)
+    if status == 402:
+        return Unprocessable(OWN_KEY_NO_CREDIT)
+    reason = rejection_message(response, secrets=secrets)
+    return Forbidden(
+        f"Your own Resemble API key is not allowed to {operation.replace('_', ' ')} (Resemble answered 403: {reason})"
+    )
 
 
 def rejection_message(response: httpx.Response, *, secrets: Sequence[str] = ()) -> str:

@@ -16,6 +16,7 @@ from voicegate.db.models.provider_resemble_webhook_event import ProviderResemble
 from voicegate.db.models.task_lock import TaskLock
 from voicegate.db.models.user import User
 from voicegate.db.models.user_erasure import UserErasure
+from voicegate.db.models.user_provider_key import UserProviderKey
 from voicegate.db.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "TaskLock",
     "User",
     "UserErasure",
+    "UserProviderKey",
     "WebhookDelivery",
 ]

@@ -58,3 +58,5 @@ class ProviderResembleJob(IdMixin, CreatedAtMixin, Base):
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    byok_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Submitted with the user's own Resemble key (its fingerprint): polled, mirrored and settled with that key."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voicegate.db.base import Base, CreatedAtMixin, IdMixin, Micros
@@ -28,3 +28,5 @@ class ProviderResembleUsage(IdMixin, CreatedAtMixin, Base):
     markup_pct: Mapped[Decimal] = mapped_column(Micros(), nullable=False)
     charged_usd: Mapped[Decimal] = mapped_column(Micros(), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
+    byok: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    """Made with the user's own Resemble key: no provider cost, only the platform fee (reconciliation skips it)."""

@@ -5,10 +5,16 @@ is open), an inbound webhook, or the background poller. All three call `refresh`
 transition with `repository.claim_completion` (a conditional UPDATE on the open statuses), backed by the unique
 `provider_resemble_usage.job_id`: the database, not timing, makes a second charge impossible. The SQL lives in
 `repository`; this module decides.
+
+A job submitted with the user's own Resemble key (bring your own key) records that key's fingerprint, and every
+later step (polling, callbacks, the download of its output, the charge) uses that key and the BYOK rate card,
+whoever triggers it. If the key is gone before the job settles (the user removed or replaced it), the job fails
+with `KEY_GONE`, its hold is released and nothing is charged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -24,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voicegate import metrics
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote, RateCard
+from voicegate.byok.service import Account, ByokKeys
 from voicegate.config import Settings
 from voicegate.db.models import CreditHold, ProviderResembleJob, ProviderResembleUsage
 from voicegate.db.models.provider_resemble_job import OPEN_STATUSES, JobStatus
@@ -61,6 +68,10 @@ CALLBACK_PATH = "/api/v1/webhooks/resemble/{token}"
 MIN_REFRESH_INTERVAL = timedelta(milliseconds=500)
 # Rate-card units billed by duration; every other unit counts one per job.
 SECONDS_UNITS = frozenset({"audio_seconds", "video_seconds"})
+KEY_GONE = (
+    "The Resemble API key this job was submitted with was removed or replaced before the job finished, so its "
+    "result can no longer be fetched; nothing was charged"
+)
 
 
 @dataclass(frozen=True)
@@ -72,18 +83,38 @@ class JobDeps:
     settings: Settings
     rate_card: RateCard
     voices: VoiceCatalogue
+    byok: ByokKeys
+    byok_fingerprint: str | None = None
+    """The caller's own key (its fingerprint) that `upstream` calls with; None for the gateway's."""
 
 
-def job_deps(resources: Resources, session: AsyncSession) -> JobDeps:
-    """The one way to build `JobDeps`: for a request's unit of work and for background tasks alike."""
+def job_deps(resources: Resources, session: AsyncSession, account: Account | None = None) -> JobDeps:
+    """The one way to build `JobDeps`: for a request's unit of work (the caller's `account`) and for background
+    tasks alike (the shared account; each job is then followed with its own, see `_for_job`)."""
+    account = account or resources.byok.shared
     return JobDeps(
         session=session,
-        upstream=resources.upstream,
+        upstream=account.upstream,
         storage=resources.storage,
         outbound=resources.media_http,
         settings=resources.settings,
-        rate_card=resources.rate_card,
+        rate_card=account.rate_card,
         voices=resources.voices,
+        byok=resources.byok,
+        byok_fingerprint=account.fingerprint,
+    )
+
+
+async def _for_job(deps: JobDeps, job: ProviderResembleJob) -> JobDeps | None:
+    """`deps` calling with the key `job` was submitted with, or None when that key is gone."""
+    if job.byok_fingerprint is None:
+        account: Account | None = deps.byok.shared
+    else:
+        account = await deps.byok.account_for_job(job.user_id, job.byok_fingerprint)
+    if account is None:
+        return None
+    return dataclasses.replace(
+        deps, upstream=account.upstream, rate_card=account.rate_card, byok_fingerprint=account.fingerprint
     )
 
 
@@ -130,6 +161,7 @@ async def submit(deps: JobDeps, kind: JobKind, user_id: str, body: JobSubmit) ->
         estimated_quantity=quantity,
         params=json.dumps({"options": body.options(), "media_kind": prepared.kind}),
         updated_at=utc_now(),
+        byok_fingerprint=deps.byok_fingerprint,
     )
     session.add(job)
     await session.commit()
@@ -168,14 +200,22 @@ async def get(deps: JobDeps, kind: JobKind, user_id: str, job_id: str) -> dict[s
         raise NotFound("Job not found")
     recently = job.updated_at is not None and utc_now() - job.updated_at < MIN_REFRESH_INTERVAL
     if job.status not in OPEN_STATUSES or recently:
-        return await _render(deps, kind, job, _stored_item(job))
+        # A finished job's output may still be mirrored on this read: with the key it was made with, if any.
+        return await _render(await _for_job(deps, job) or deps, kind, job, _stored_item(job))
     return await refresh(deps, kind, job)
 
 
 async def refresh(deps: JobDeps, kind: JobKind, job: ProviderResembleJob) -> dict[str, Any]:
-    """Ask Resemble for the job's state (never trusting a callback body) and move it forward."""
+    """Ask Resemble for the job's state (never trusting a callback body) and move it forward, with the key the
+    job was submitted with; a job whose own key is gone fails, free."""
     if job.upstream_id is None or job.status not in OPEN_STATUSES:
         return await _render(deps, kind, job, _stored_item(job))
+    own = await _for_job(deps, job)
+    if own is None:
+        await _fail(deps, job, {"status": JobStatus.FAILED.value, "error": KEY_GONE})
+        await deps.session.refresh(job)
+        return await _render(deps, kind, job, _stored_item(job))
+    deps = own
     await deps.session.commit()  # end the read snapshot before the network call and the write that follows
     with capability_scope(kind.limit):
         item = item_of(await wire.fetch_job(deps.upstream, kind.capability, job.upstream_id))
