@@ -29,7 +29,8 @@ async def test_billed_exactly_like_native(
     assert body["model"] == "resemble/chatterbox"
     assert body["provider"] == "resemble"
     assert base64.b64decode(body["audio_content"])
-    assert body["audio_url"] and body["output_format"] == "mp3"
+    assert body["audio_url"]
+    assert body["output_format"] == "mp3"
     assert body["billing"] == native.json()["billing"]
     charged = Decimal(body["billing"]["charged"]) + Decimal(native.json()["billing"]["charged"])
     assert await balance(session, customer.user.id) == Decimal("10") - charged
