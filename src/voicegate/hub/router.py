@@ -18,6 +18,7 @@ from voicegate.hub.schemas import (
     HubTtsCreate,
     HubTtsRead,
     ModelRead,
+    ProviderList,
     ProviderRead,
     ResponseFormat,
 )
@@ -153,7 +154,7 @@ async def stt_transcriptions(
     return body
 
 
-@router.get("/models", response_model=list[ProviderRead], responses=MODEL_ERRORS)
+@router.get("/models", response_model=ProviderList, responses=MODEL_ERRORS)
 async def list_models(rate_card: RateCardDep) -> list[dict[str, Any]]:
     """Every provider and its models, with the rate card's price per unit: Resemble's, our markup, and ours."""
     return [service.provider_view(rate_card)]

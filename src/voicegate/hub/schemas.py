@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from voicegate.resemble.schemas import Billing
 from voicegate.resemble.tts.schemas import MAX_TEXT_CHARS, SampleRate, SynthesizeRead
@@ -117,3 +117,7 @@ class ProviderRead(BaseModel):
     description: str
     defaults: dict[str, str] = Field(description="The model `resemble/default` names, per capability")
     models: list[ModelRead]
+
+
+class ProviderList(RootModel[list[ProviderRead]]):
+    """Every provider with its models: a JSON array, as the SDK's `client.models()` iterates it."""
