@@ -38,11 +38,9 @@ async def usage_rows(session: AsyncSession, user_id: str) -> list[ProviderResemb
 
 
 async def ledger_kinds(session: AsyncSession, correlation_id: str) -> list[str]:
-    """The ledger entries one request wrote (hold, capture, ...), in order."""
-    found = await session.scalars(
-        select(LedgerEntry.kind).where(LedgerEntry.correlation_id == correlation_id).order_by(LedgerEntry.id)
-    )
-    return list(found)
+    """The kinds of ledger entries one request wrote (hold, capture, ...)."""
+    found = await session.scalars(select(LedgerEntry.kind).where(LedgerEntry.correlation_id == correlation_id))
+    return sorted(found)
 
 
 async def upstream_calls(simulator: httpx.AsyncClient, suffix: str) -> list[dict]:
