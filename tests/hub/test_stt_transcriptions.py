@@ -9,13 +9,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import Customer
+from tests.factories import Customer, create_customer
 from tests.hub.conftest import balance, ledger_kinds, upstream_calls, usage_rows
 from tests.resemble.jobs.helpers import make_wav
 from voicegate.config import Settings
-from voicegate.db.models import ProviderResembleJob
+from voicegate.db.models import ProviderResembleAsset, ProviderResembleJob
 
 URL = "/api/v1/audio/stt/transcriptions"
 WAV = make_wav(3.0)
@@ -161,3 +162,14 @@ async def test_bad_input_changes_nothing(
         assert "rsm-mine" not in json.dumps(response.json())
     assert await upstream_calls(simulator, "/speech-to-text") == []
     assert await balance(session, customer.user.id) == Decimal("10")
+
+
+async def test_refused_for_credit_keeps_no_file(
+    client: httpx.AsyncClient, simulator: httpx.AsyncClient, session: AsyncSession
+):
+    poor = await create_customer(session, credits="0.00")
+    response = await client.post(URL, files=files(), headers=poor.headers)
+    assert response.status_code == 402
+    kept = await session.scalars(select(ProviderResembleAsset).where(ProviderResembleAsset.user_id == poor.user.id))
+    assert list(kept) == []
+    assert await upstream_calls(simulator, "/speech-to-text") == []

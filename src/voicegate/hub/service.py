@@ -21,11 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing import idempotency
 from voicegate.billing.pricing import RateCard
-from voicegate.errors import BadRequest, GatewayError, NotFound, StorageUnavailable, Unprocessable, UnsupportedMedia
+from voicegate.db.models import ProviderResembleAsset
+from voicegate.errors import (
+    BadRequest,
+    GatewayError,
+    NotFound,
+    StorageUnavailable,
+    Unprocessable,
+    UnsupportedMedia,
+    UpstreamError,
+)
 from voicegate.hub import catalogue
 from voicegate.hub.catalogue import PROVIDER, Model
 from voicegate.kit import media
 from voicegate.kit.ids import new_id
+from voicegate.resemble.jobs import repository as jobs_repository
 from voicegate.resemble.jobs import service as jobs_service
 from voicegate.resemble.jobs.kinds import KINDS
 from voicegate.resemble.jobs.schemas import SttSubmit
@@ -129,8 +139,12 @@ async def submit_transcription(
     digest = hashlib.sha256(audio.data).hexdigest()
 
     async def produce() -> dict[str, Any]:
-        url = await _store_input(deps, user_id, audio, sniffed)
-        return await jobs_service.submit(deps, STT, user_id, SttSubmit(audio_url=url, language=language))
+        stored = await _store_input(deps, user_id, audio, sniffed)
+        try:
+            return await jobs_service.submit(deps, STT, user_id, SttSubmit(audio_url=stored.url, language=language))
+        except GatewayError:
+            await _forget_unused_input(deps, stored)
+            raise
 
     outcome = await idempotency.run_once(
         deps.session,
@@ -143,7 +157,16 @@ async def submit_transcription(
     return outcome.body
 
 
-async def _store_input(deps: jobs_service.JobDeps, user_id: str, audio: AudioFile, sniffed: media.MediaType) -> str:
+@dataclass(frozen=True)
+class _StoredInput:
+    asset_id: str
+    storage_key: str
+    url: str
+
+
+async def _store_input(
+    deps: jobs_service.JobDeps, user_id: str, audio: AudioFile, sniffed: media.MediaType
+) -> _StoredInput:
     asset = await storage_service.put_asset(
         deps.storage,
         user_id=user_id,
@@ -158,7 +181,21 @@ async def _store_input(deps: jobs_service.JobDeps, user_id: str, audio: AudioFil
     deps.session.add(asset)
     await deps.session.commit()
     link = await storage_service.presign(deps.storage, asset, timedelta(seconds=deps.settings.presign_ttl_s))
-    return link.url
+    return _StoredInput(asset_id=asset.id, storage_key=asset.storage_key, url=link.url)
+
+
+async def _forget_unused_input(deps: jobs_service.JobDeps, stored: _StoredInput) -> None:
+    """A request refused before its job was recorded (credit short, media unreadable) leaves no file behind;
+    a job that was recorded, even failed, keeps its input like any job."""
+    session = deps.session
+    await session.rollback()
+    if await jobs_repository.reads_input(session, stored.asset_id):
+        return
+    asset = await session.get(ProviderResembleAsset, stored.asset_id)
+    if asset is not None:
+        await session.delete(asset)
+        await session.commit()
+    await storage_service.delete_quietly(deps.storage, stored.storage_key)
 
 
 async def wait_for_transcript(deps: jobs_service.JobDeps, user_id: str, job: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +213,8 @@ async def wait_for_transcript(deps: jobs_service.JobDeps, user_id: str, job: dic
         job = await jobs_service.get(deps, STT, user_id, job_id)
     if job["status"] == "failed":
         reason = job.get("error") or "no reason given"
-        raise GatewayError(
+        raise UpstreamError(
             f"Transcription job {job_id} failed upstream: {reason}",
-            status_code=502,
             extra={"code": "transcription_failed", "job_id": job_id},
         )
     return job
