@@ -16,6 +16,9 @@ from voicegate.auth.router import router as auth_router
 from voicegate.byok.router import router as byok_router
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
+from voicegate.hub.router import router as hub_router
+from voicegate.openai_compat.models import models_router
+from voicegate.openai_compat.transcriptions import transcriptions_router
 from voicegate.resemble.agents.router import router as agents_router
 from voicegate.resemble.identity.router import router as identity_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
@@ -85,7 +88,14 @@ def build_router() -> APIRouter:
     authenticated.include_router(user_router)
     authenticated.include_router(byok_router)
     authenticated.include_router(webhooks_router)
+    authenticated.include_router(hub_router)
+
+    # OpenAI's API paths (`/v1/...`), for its SDKs; they authenticate with the same API keys.
+    openai = APIRouter(dependencies=[Depends(get_principal)])
+    openai.include_router(transcriptions_router)
+    openai.include_router(models_router)
 
     root.include_router(public)
     root.include_router(authenticated)
+    root.include_router(openai)
     return root

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     media_fetch_timeout_s: float = 30.0
     outbound_allow_private_networks: bool = False
     simulator_job_delay_s: float = 0.5
+    # How long the synchronous transcription routes (hub and OpenAI) wait for the STT job before answering 504
+    # with the job id to poll natively; the job itself runs on and is billed once, whenever it completes.
+    hub_stt_wait_s: float = Field(default=60.0, gt=0, le=600)
     simulator_plan: Literal["flex", "business"] = "flex"
     # More accounts on the in-process simulator, one per key (JSON list); with any set it accepts only these keys
     # and the gateway's own ("simulator"), so a user's bring-your-own key can be a second account's

@@ -282,3 +282,27 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+# --- OpenAI-shaped error bodies, for the OpenAPI document of the `/v1/` routes -------------------------------------
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None
+    param: str | None
+
+
+class OpenAIErrorRead(BaseModel):
+    """Every error under `/v1/`: OpenAI's error object, so its SDK raises its usual exceptions."""
+
+    error: OpenAIErrorDetail
+
+
+def described_openai(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a `/v1/` route: each status with its meaning and OpenAI's error body."""
+    statuses: dict[int | str, str] = {"4XX": "Client error", "5XX": "Upstream or service failure"}
+    for status, text in descriptions.items():
+        statuses[status] = text
+    return {status: {"model": OpenAIErrorRead, "description": text} for status, text in statuses.items()}

@@ -173,6 +173,12 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
             case.body["url"] = target.media_url
         if case.path.endswith("/synthesize"):
             case.body["voice_uuid"] = SEEDED_VOICE
+        if case.path == "/api/v1/audio/tts/generations":
+            case.body.update(voice=SEEDED_VOICE, model="resemble/default")
+        if case.path in ("/api/v1/audio/stt/transcriptions", "/v1/audio/transcriptions"):
+            case.body.update(file=WAV_2S, model="resemble/default")
+        if case.path.startswith(("/api/v1/audio/", "/v1/audio/")):
+            case.body.pop("byok_api_key", None)  # refused by design (400) until bring-your-own-key is configured
         case.body.pop("callback_uri", None)  # a random host fails the SSRF guard before anything else runs
         if "password" in case.body:
             case.body["password"] = target.api_key

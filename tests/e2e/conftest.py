@@ -21,10 +21,10 @@ class Stack:
     gateway: str
     simulator: str
 
-    def new_user(self, credits: str = "5.00") -> dict:
+    def new_user(self, credits: str = "5.00", tier: str = "free") -> dict:
         response = httpx.post(
             f"{self.gateway}/api/v1/admin/users",
-            json={"email": f"e2e-{free_port()}-{id(self)}@example.com", "credits_usd": credits},
+            json={"email": f"e2e-{free_port()}-{id(self)}@example.com", "credits_usd": credits, "tier": tier},
             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         )
         assert response.status_code == 201, response.text
@@ -58,7 +58,8 @@ def stack(
         "JWT_SECRET": "e2e" * 16,
         "PUBLIC_BASE_URL": gateway,
         "VAR_DIR": str(tmp_path_factory.mktemp("e2e-var")),
-        "RESEMBLE_RATE_LIMITS": json.dumps({"tts": "6/minute"}),
+        # Paid users get a tight STT cap so the OpenAI SDK's RateLimitError is reachable in two calls.
+        "RESEMBLE_RATE_LIMITS": json.dumps({"tts": "6/minute", "paid": {"stt": "2/minute"}}),
         "RESEMBLE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         "JOB_POLL_EVERY_S": "2",

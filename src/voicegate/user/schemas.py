@@ -18,4 +18,5 @@ class UsageRead(BaseModel):
     credits_usd: str = Field(description="Remaining credit in USD, decimal string")
     remaining_credits: str = Field(description="Same as credits_usd (the indoxhub SDK's name), decimal string")
     total_spent_usd: str = Field(description="USD, decimal string")
+    total_requests: int = Field(description="Billed calls in total, every capability")
     by_capability: list[CapabilityUsage]

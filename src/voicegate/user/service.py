@@ -51,5 +51,6 @@ async def usage_summary(session: AsyncSession, user_id: str) -> UsageRead:
         credits_usd=balance,
         remaining_credits=balance,
         total_spent_usd=str(total),
+        total_requests=sum(item.requests for item in by_capability),
         by_capability=by_capability,
     )

@@ -32,6 +32,12 @@ Job = ProviderResembleJob
 # reading
 
 
+async def reads_input(session: AsyncSession, asset_id: str) -> bool:
+    """Whether any job was recorded with this asset as its input."""
+    found = await session.scalar(select(Job.id).where(Job.input_asset_id == asset_id).limit(1))
+    return found is not None
+
+
 async def get(session: AsyncSession, job_id: str) -> Job | None:
     """Any job by id: for work done on nobody's behalf (the poller, a stored callback)."""
     return await session.get(Job, job_id)

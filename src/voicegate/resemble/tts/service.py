@@ -92,8 +92,14 @@ def _decode_audio(result: dict[str, Any]) -> tuple[bytes, Decimal]:
     return audio, duration
 
 
-async def synthesize(deps: TtsDeps, user_id: str, body: SynthesizeCreate) -> dict[str, Any]:
+async def synthesize(
+    deps: TtsDeps, user_id: str, body: SynthesizeCreate, *, upstream_model: str | None = None
+) -> dict[str, Any]:
+    """`upstream_model` is Resemble's `model` field (the hub's model names resolve to it); None lets Resemble
+    choose from the voice, as the native route always does."""
     payload = upstream_payload(body)
+    if upstream_model:
+        payload["model"] = upstream_model
     await access.ensure_speakable(deps.session, deps.voices, deps.rate_card, user_id, body.voice_uuid)
     return await billed_synthesis(
         deps,
