@@ -72,14 +72,14 @@ async def test_other_provider_is_400_listing_models(
     assert await balance(session, customer.user.id) == Decimal("10")
 
 
-async def test_byok_field_is_refused_and_never_echoed(
+async def test_byok_field_is_refused_while_byok_is_off_and_never_echoed(
     client: httpx.AsyncClient, simulator: httpx.AsyncClient, customer: Customer, voice_uuid: str
 ):
     secret = "rsm-own-key-0123456789"
     body = {"input": "hi", "model": "resemble/default", "voice": voice_uuid, "byok_api_key": secret}
     response = await client.post(URL, json=body, headers=customer.headers)
     assert response.status_code == 400
-    assert "bring-your-own-key is not configured" in response.json()["detail"]
+    assert "bring-your-own-key is not enabled" in response.json()["detail"]
     assert secret not in response.text
     assert await upstream_calls(simulator, "/synthesize") == []
 

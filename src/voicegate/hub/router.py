@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.billing import idempotency
@@ -23,7 +23,8 @@ from voicegate.hub.schemas import (
     ResponseFormat,
 )
 from voicegate.kit.jsonresponse import json_response
-from voicegate.ratelimit.dependencies import RateLimit
+from voicegate.ratelimit.dependencies import limit
+from voicegate.ratelimit.rules import Capability
 from voicegate.resemble.tts.service import TtsDeps
 
 router = APIRouter(tags=["hub"])
@@ -47,9 +48,7 @@ MODEL_ERRORS = described({404: "Unknown provider or model"})
 Segment = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
-@router.post(
-    "/audio/tts/generations", response_model=HubTtsRead, responses=ERRORS, dependencies=[Depends(RateLimit("tts"))]
-)
+@router.post("/audio/tts/generations", response_model=HubTtsRead, responses=ERRORS)
 async def tts_generations(
     body: HubTtsCreate,
     user: CurrentUser,
@@ -59,7 +58,8 @@ async def tts_generations(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Text-to-speech by model name: the native synthesis (same hold, charge, usage and mirror), plus `model`."""
-    account = service.account_for(resources, body.byok_api_key)
+    account = await service.account_for(resources, user.id, body.byok_api_key)
+    await limit(resources, user, Capability.TTS, account)
     model = catalogue.resolve("tts", body.model)
     if body.instructions and body.instructions.strip():
         raise BadRequest("instructions are not supported by Resemble's models", extra={"param": "instructions"})
@@ -99,7 +99,6 @@ async def tts_generations(
     response_model=HubTranscriptionRead,
     response_model_exclude_none=True,
     responses=ERRORS,
-    dependencies=[Depends(RateLimit("stt"))],
 )
 async def stt_transcriptions(
     user: CurrentUser,
@@ -120,7 +119,8 @@ async def stt_transcriptions(
 ) -> dict[str, Any]:
     """Speech-to-text by model name: the native STT job (billed once on completion), waited for up to
     HUB_STT_WAIT_S; past that a 504 names the job to poll at `GET /api/v1/resemble/stt/{job_id}`."""
-    account = service.account_for(resources, byok_api_key)
+    account = await service.account_for(resources, user.id, byok_api_key)
+    await limit(resources, user, Capability.STT, account)
     stt_model = catalogue.resolve("stt", model)
     granularities = forms.parse_granularities(timestamp_granularities)
     audio = await forms.read_audio(file, forms.max_audio_bytes(settings))

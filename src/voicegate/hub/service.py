@@ -8,7 +8,6 @@ path, the same holds, charges, usage rows and mirrors as the native routes; only
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -21,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.billing import idempotency
 from voicegate.billing.pricing import RateCard
+from voicegate.byok.service import Account
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import (
-    BadRequest,
     GatewayError,
     NotFound,
     StorageUnavailable,
@@ -44,7 +43,6 @@ from voicegate.resemble.tts.schemas import SynthesizeCreate
 from voicegate.resources import Resources
 from voicegate.storage import service as storage_service
 from voicegate.storage.retention import AssetClass
-from voicegate.upstream.client import ResembleClient
 
 STT = KINDS["stt"]
 NATIVE_STT_PATH: Final = "/api/v1/resemble/stt/{job_id}"
@@ -54,23 +52,13 @@ PROVIDER_NAME: Final = "Resemble AI"
 PROVIDER_DESCRIPTION: Final = "Text-to-speech and speech-to-text by Resemble AI, billed from your prepaid credit"
 
 
-@dataclass(frozen=True)
-class Account:
-    """Which Resemble account a call runs on, and the rate card it is charged by."""
-
-    upstream: ResembleClient
-    rate_card: RateCard
-
-
-def account_for(resources: Resources, byok_api_key: str | None) -> Account:
-    """The shared upstream account and rate card when the caller sends no key of their own. A caller's own key
-    is refused until bring-your-own-key is configured; the key is never stored, logged or echoed."""
-    if byok_api_key is None:
-        return Account(upstream=resources.upstream, rate_card=resources.rate_card)
-    raise BadRequest(
-        "bring-your-own-key is not configured on this gateway; omit byok_api_key to use your credit",
-        extra={"code": "byok_not_configured", "param": "byok_api_key"},
-    )
+async def account_for(resources: Resources, user_id: str, byok_api_key: str | None) -> Account:
+    """The account a hub call runs on: the key sent with this request (the SDK's `byok_api_key`; never stored,
+    logged or echoed), else the caller's stored key, else the gateway's shared account. A key sent while the
+    gateway has no BYOK_ENCRYPTION_KEY is a 400 (`ByokDisabled`)."""
+    if byok_api_key is not None:
+        return resources.byok.account_for_key(byok_api_key)
+    return await resources.byok.account_for_user(user_id)
 
 
 # --- text-to-speech ---------------------------------------------------------------------------------------------
@@ -221,9 +209,7 @@ async def wait_for_transcript(deps: jobs_service.JobDeps, user_id: str, job: dic
 
 
 def stt_deps(resources: Resources, session: AsyncSession, account: Account) -> jobs_service.JobDeps:
-    return dataclasses.replace(
-        jobs_service.job_deps(resources, session), upstream=account.upstream, rate_card=account.rate_card
-    )
+    return jobs_service.job_deps(resources, session, account)
 
 
 # --- the model catalogue ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from pydantic import BaseModel
 
 from voicegate.auth.dependencies import CurrentUser
-from voicegate.deps import IdempotencyKeyHeader, ResourcesDep, SessionDep, SettingsDep
+from voicegate.deps import AccountDep, IdempotencyKeyHeader, ResourcesDep, SessionDep, SettingsDep
 from voicegate.errors import described_openai
 from voicegate.hub import catalogue, forms, service, transcripts
 from voicegate.hub.schemas import ResponseFormat, TimedWord, TranscriptSegment
@@ -75,6 +75,7 @@ async def create_transcription(
     session: SessionDep,
     settings: SettingsDep,
     resources: ResourcesDep,
+    account: AccountDep,
     file: Annotated[UploadFile, File(description="The audio (or video) to transcribe")],
     model: Annotated[
         str, Form(min_length=1, max_length=100, description="whisper-1, gpt-4o-transcribe, ... or resemble/...")
@@ -88,7 +89,6 @@ async def create_transcription(
     ] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    account = service.account_for(resources, None)
     stt_model = catalogue.resolve("stt", model)
     audio = await forms.read_audio(file, forms.max_audio_bytes(settings))
     deps = service.stt_deps(resources, session, account)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from voicegate.auth.dependencies import CurrentUser
+from voicegate.auth.service import CallerUser
+from voicegate.byok.service import Account
 from voicegate.deps import AccountDep, ResourcesDep
 from voicegate.kit.capability import serve as serve_capability
 from voicegate.ratelimit.rules import Capability
+from voicegate.resources import Resources
 
 
 class RateLimit:
@@ -17,6 +20,12 @@ class RateLimit:
         self.capability = Capability(capability)
 
     async def __call__(self, resources: ResourcesDep, user: CurrentUser, account: AccountDep) -> None:
-        serve_capability(self.capability.value)  # the request's upstream calls are timed under it
-        window = f"{self.capability.value}:byok" if account.byok else None
-        await resources.limiter.check_or_raise(user.id, self.capability, user.tier, window=window)
+        await limit(resources, user, self.capability, account)
+
+
+async def limit(resources: Resources, user: CallerUser, capability: Capability, account: Account) -> None:
+    """One hit in the window of `account`'s traffic; for routes that learn the account from the body (the hub's
+    per-request `byok_api_key`) and so cannot use the `RateLimit` dependency."""
+    serve_capability(capability.value)  # the request's upstream calls are timed under it
+    window = f"{capability.value}:byok" if account.byok else None
+    await resources.limiter.check_or_raise(user.id, capability, user.tier, window=window)
