@@ -32,7 +32,7 @@ def serve(
     (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403.
     """
     app = create_simulator_app(api_key, job_delay_s=job_delay_s, webhook_secret=webhook_secret, plan=plan)
-    uvicorn.run(app, host=host, port=port, lifespan="on", ws="none")
+    uvicorn.run(app, host=host, port=port, lifespan="on", ws="websockets-sansio")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def running_simulator(
     config = uvicorn.Config(
         app,
         lifespan="on",
-        ws="none",
+        ws="websockets-sansio",
         log_config=None,
         log_level="warning",
         timeout_graceful_shutdown=shutdown_timeout,
