@@ -29,11 +29,13 @@ from voicegate.kit.cache import TtlCache
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
+from voicegate.resemble.streaming.slots import StreamSlots, build_stream_slots
 from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.runtime_settings.reader import RuntimeSettings
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
+from voicegate.upstream.streaming import StreamConnector
 from voicegate.webhooks import outbound as outbound_webhooks
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,10 @@ class Resources:
     """One periodic task run at a time across every process (see `jobs.locks`)."""
     task_sender: Celery | None
     """With SCHEDULER=celery, where request-enqueued work is sent (see `jobs.queue`); None runs it in-process."""
+    stream_upstream: StreamConnector
+    """Opens Resemble's streaming TTS WebSocket, or its in-process simulator's (see `upstream.streaming`)."""
+    stream_slots: StreamSlots
+    """Each user's open streaming sockets, across processes with Redis (see `resemble.streaming.slots`)."""
 
 
 def build_upstream(
@@ -115,6 +121,15 @@ def build_upstream(
     return client, simulator
 
 
+def build_stream_connector(settings: Settings, simulator: FastAPI | None) -> StreamConnector:
+    """Resemble's streaming WebSocket with our key, or the in-process simulator's over an in-memory bridge."""
+    timeout_s = settings.resemble_connect_timeout_s
+    if simulator is not None:
+        return StreamConnector(url=SIMULATOR_HOST, api_key="simulator", connect_timeout_s=timeout_s, app=simulator)
+    key = settings.resemble_api_key.get_secret_value() if settings.resemble_api_key else ""
+    return StreamConnector(url=settings.resemble_stream_url, api_key=key, connect_timeout_s=timeout_s)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[Resources]:
     """Build every shared resource for `gateway`; on exit close them in reverse order, whatever failed."""
@@ -143,6 +158,8 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         task_sender = build_celery(settings) if settings.scheduler == "celery" else None
         if task_sender is not None:
             stack.callback(task_sender.close)
+        stream_slots = build_stream_slots(settings.redis_url)
+        stack.push_async_callback(stream_slots.close)
         yield Resources(
             settings=settings,
             engine=engine,
@@ -159,4 +176,6 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             runtime_settings=RuntimeSettings(sessionmaker, settings, ttl_s=settings.runtime_settings_ttl_s),
             task_locks=task_locks,
             task_sender=task_sender,
+            stream_upstream=build_stream_connector(settings, simulator),
+            stream_slots=stream_slots,
         )

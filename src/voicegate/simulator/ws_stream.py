@@ -136,7 +136,8 @@ async def stream(websocket: WebSocket) -> None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            raw = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+            text = message.get("text")
+            raw: str | bytes = text if text is not None else message.get("bytes") or b""
             try:
                 utterance = parse_utterance(raw, next_id)
                 next_id = utterance.request_id + 1
