@@ -211,12 +211,15 @@ class StreamSession:
             )
             remaining = await ledger.balance_of(session, self.user.id)
             await session.commit()
-        billing = {**billing_view(metered.usage), "remaining_credits": str(remaining)}
+            link = await _link(resources, stored[0]) if stored else None
+            billing = {**billing_view(metered.usage), "remaining_credits": str(remaining)}
+            gateway_request_id = metered.request.id
         end: dict[str, Any] = {
             "type": "audio_end",
             "request_id": client_id,
-            "gateway_request_id": metered.request.id,
+            "gateway_request_id": gateway_request_id,
             "audio_duration": float(relayed.audio.seconds),
+            "audio_url": link,
             "billing": billing,
         }
         await self.send(end)
@@ -303,6 +306,17 @@ class _BadMessage(Exception):
         super().__init__(message)
         self.name = name
         self.message = message
+
+
+async def _link(resources: Resources, asset: ProviderResembleAsset) -> str | None:
+    """A download link for the mirrored audio; the charge is already written, so a storage failure only costs it."""
+    try:
+        ttl = timedelta(seconds=resources.settings.presign_ttl_s)
+        link = await storage_service.presign(resources.storage, asset, ttl)
+    except Exception:
+        log.exception("stream_audio_link_failed", extra={"provider_request_id": asset.request_id})
+        return None
+    return link.url
 
 
 def _parse(raw: str | bytes) -> StreamUtterance:
