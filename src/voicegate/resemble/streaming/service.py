@@ -28,17 +28,21 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voicegate.auth.service import CallerUser, authenticate_bearer
 from voicegate.billing import ledger
 from voicegate.billing.pricing import Quote
+from voicegate.db.errors import classify as classify_database_error
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import (
+    DatabaseUnavailable,
     GatewayError,
     PlanGated,
     RateLimited,
@@ -63,7 +67,8 @@ from voicegate.upstream.streaming import StreamClosed, StreamConnection
 
 log = logging.getLogger(__name__)
 
-# Close codes (RFC 6455): policy violation (no credential, gate closed), try again later (stream cap), bad gateway.
+# Close codes (RFC 6455): policy violation (no credential, gate closed), try again later (stream cap, database
+# outage), internal error.
 CLOSE_POLICY = 1008
 CLOSE_TRY_LATER = 1013
 CLOSE_INTERNAL = 1011
@@ -104,6 +109,8 @@ class ClientGone(GatewayError):
 @dataclass
 class Relayed:
     audio: DeliveredAudio
+    seconds: Decimal
+    """Measured while the hold can still be released: a malformed stream is an upstream failure, never a charge."""
     complete: bool
 
 
@@ -153,7 +160,7 @@ class StreamSession:
     async def run(self) -> None:
         while not self.client_gone.is_set():
             raw = await self.inbox.get()
-            if raw is None:
+            if raw is None or self.client_gone.is_set():  # nobody is left to hear what is still queued
                 return
             await self.utterance(raw)
 
@@ -171,6 +178,12 @@ class StreamSession:
                 await self.send(error_frame(error.status_code, str(error.detail), request_id=client_id))
         except _BadMessage as error:
             await self.send(error_frame(400, error.message, name=error.name, request_id=client_id))
+        except SQLAlchemyError as exc:
+            outage = classify_database_error(exc)
+            if outage is None:
+                raise
+            log.warning("database_unavailable", extra={"path": self.websocket.url.path, "reason": outage.reason})
+            await self.send(error_frame(503, DatabaseUnavailable.detail, request_id=client_id))
 
     async def billed(self, body: StreamUtterance, client_id: int) -> None:
         resources = self.resources
@@ -181,7 +194,7 @@ class StreamSession:
             stored: list[ProviderResembleAsset] = []
 
             def price(relayed: Relayed) -> tuple[Quote, dict[str, Any]]:
-                seconds = relayed.audio.seconds
+                seconds = relayed.seconds
                 raw = {"streamed": True, "complete": relayed.complete, "audio_seconds": str(seconds)}
                 return resources.rate_card.quote("tts", seconds), raw
 
@@ -218,7 +231,7 @@ class StreamSession:
             "type": "audio_end",
             "request_id": client_id,
             "gateway_request_id": gateway_request_id,
-            "audio_duration": float(relayed.audio.seconds),
+            "audio_duration": float(relayed.seconds),
             "audio_url": link,
             "billing": billing,
         }
@@ -236,6 +249,8 @@ class StreamSession:
 
     async def relay(self, body: StreamUtterance, client_id: int) -> Relayed:
         """Send the utterance upstream and relay its audio until `audio_end`, an error, or the client leaving."""
+        if self.client_gone.is_set():
+            raise ClientGone()
         upstream = await self.connect_upstream()
         upstream_id = self.next_upstream_id
         self.next_upstream_id += 1
@@ -271,12 +286,12 @@ class StreamSession:
                     break
                 audio.add(chunk, rate)
             elif kind == "audio_end":
-                return Relayed(audio=audio, complete=True)
+                return Relayed(audio=audio, seconds=audio.seconds, complete=True)
             elif kind == "error":
                 raise _upstream_failure(frame)
         if not audio.pcm:
             raise ClientGone()
-        return Relayed(audio=audio, complete=False)
+        return Relayed(audio=audio, seconds=audio.seconds, complete=False)
 
     async def _next_upstream_frame(self, upstream: StreamConnection, timeout_s: float) -> str | bytes | None:
         """The next upstream frame, or None as soon as the client is gone."""
@@ -414,6 +429,19 @@ async def serve(websocket: WebSocket, resources: Resources) -> None:
     structlog.contextvars.bind_contextvars(request_id=new_id())
     await websocket.accept()
     try:
+        await _serve(websocket, resources)
+    except Exception as exc:  # a bug or a database outage must not leave the socket hanging: say so and close
+        outage = classify_database_error(exc)
+        if outage is None:
+            log.exception("stream_failed")
+            await _refuse(websocket, error_frame(500, "Internal error"), CLOSE_INTERNAL)
+        else:
+            log.warning("database_unavailable", extra={"path": websocket.url.path, "reason": outage.reason})
+            await _refuse(websocket, error_frame(503, DatabaseUnavailable.detail), CLOSE_TRY_LATER)
+
+
+async def _serve(websocket: WebSocket, resources: Resources) -> None:
+    try:
         user = await _authenticate(websocket, resources)
     except GatewayError as error:
         code = CLOSE_POLICY if error.status_code == 401 else CLOSE_INTERNAL
@@ -434,9 +462,6 @@ async def serve(websocket: WebSocket, resources: Resources) -> None:
         reader = asyncio.create_task(session.read_client())
         try:
             await session.run()
-        except Exception:  # a bug must not leave the socket hanging: say so and close
-            log.exception("stream_failed")
-            await _refuse(websocket, error_frame(500, "Internal error"), CLOSE_INTERNAL)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
