@@ -97,9 +97,10 @@ def stack(
     if redis_url:
         env["REDIS_URL"] = redis_url
     sim_args = ["simulator", "--port", str(sim_port), "--api-key", SIM_KEY, "--plan", "flex"]
-    with serve_together(
-        Server(sim_args, {}, f"{simulator}/_sim/health", Path(logs / "simulator.log")),
-        Server(["serve", "--port", str(gw_port)], env, f"{gateway}/healthz", Path(logs / "gateway.log")),
+    gateway_args = ["serve", "--port", str(gw_port)]
+    with serve_together(  # a loaded machine can take a minute to import and migrate
+        Server(sim_args, {}, f"{simulator}/_sim/health", Path(logs / "simulator.log"), startup_timeout_s=120),
+        Server(gateway_args, env, f"{gateway}/healthz", Path(logs / "gateway.log"), startup_timeout_s=120),
     ):
         yield Stack(gateway=gateway, simulator=simulator)
 
@@ -319,3 +320,22 @@ async def test_bad_messages_are_400_frames_and_change_nothing(business: Stack):
         assert "output_format" in frame["message"]
     assert len(await business.stream_sessions()) == before
     assert await business.credits(key) == Decimal("5.00")
+
+
+async def test_binary_frames_without_a_header_are_counted_as_raw_pcm(business: Stack):
+    key = await business.new_user()
+    async with business.open(key) as ws:
+        text = "Raw samples, please, with no header at all."
+        message = {"voice_uuid": STOCK_VOICE, "data": text, "sample_rate": 16000, "precision": "PCM_16"}
+        await ws.send(json.dumps({**message, "binary_response": True, "no_audio_header": True}))
+        chunks = []
+        while isinstance(frame := await ws.recv(), bytes):
+            chunks.append(frame)
+        end = json.loads(frame)
+    audio = b"".join(chunks)
+    assert len(chunks) > 1
+    assert audio[:4] != b"RIFF"
+    assert end["type"] == "audio_end"
+    expected = (Decimal(len(audio) // 2) / 16000).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+    assert Decimal(end["billing"]["quantity"]) == expected
+    assert Decimal(end["billing"]["charged"]) == charge_for(expected)

@@ -65,15 +65,18 @@ class MemoryStreamSlots:
 
 
 class RedisStreamSlots:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lease_s: float = LEASE_S, renew_every_s: float = RENEW_EVERY_S) -> None:
         self._redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._acquire = self._redis.register_script(_ACQUIRE)
+        self._lease_s = lease_s
+        self._renew_every_s = renew_every_s
 
     async def _take(self, key: str, token: str, cap: int) -> bool:
         now = time.time()
         try:
             taken = await self._acquire(
-                keys=[key], args=[int(now * 1000), int((now + LEASE_S) * 1000), cap, token, int(LEASE_S * 1000)]
+                keys=[key],
+                args=[int(now * 1000), int((now + self._lease_s) * 1000), cap, token, int(self._lease_s * 1000)],
             )
         except (RedisError, OSError) as exc:
             log.warning("stream_slots_unavailable: letting the stream through (%s)", type(exc).__name__)
@@ -82,10 +85,10 @@ class RedisStreamSlots:
 
     async def _renew(self, key: str, token: str) -> None:
         while True:
-            await asyncio.sleep(RENEW_EVERY_S)
+            await asyncio.sleep(self._renew_every_s)
             with contextlib.suppress(RedisError, OSError):
-                await self._redis.zadd(key, {token: int((time.time() + LEASE_S) * 1000)}, xx=True)
-                await self._redis.pexpire(key, int(LEASE_S * 1000))
+                await self._redis.zadd(key, {token: int((time.time() + self._lease_s) * 1000)}, xx=True)
+                await self._redis.pexpire(key, int(self._lease_s * 1000))
 
     @contextlib.asynccontextmanager
     async def slot(self, user_id: str, cap: int) -> AsyncIterator[bool]:
