@@ -26,6 +26,7 @@ SIM_KEY = "stream-simulator-key"
 ADMIN_KEY = "stream-admin-key"
 STOCK_VOICE = "55592656"
 SAMPLE_RATE = 22050
+TTS_PER_MINUTE = 4
 TTS_USD_PER_S = Decimal("0.0005")
 MARKUP = Decimal("1.20")
 LONG_TEXT = "Streaming speech arrives a little at a time, frame after frame, until the sentence is done. " * 3
@@ -87,6 +88,7 @@ def stack(
         "RESEMBLE_SYNTH_URL": simulator,
         "RESEMBLE_STREAM_URL": f"ws://127.0.0.1:{sim_port}/stream",
         "TTS_STREAM_MAX_PER_USER": "2",
+        "RESEMBLE_RATE_LIMITS": json.dumps({"tts": f"{TTS_PER_MINUTE}/minute"}),
         "RUNTIME_SETTINGS_TTL_S": "0.1",
         "ADMIN_API_KEY": ADMIN_KEY,
         "JWT_SECRET": "stream" * 8,
@@ -339,3 +341,19 @@ async def test_binary_frames_without_a_header_are_counted_as_raw_pcm(business: S
     expected = (Decimal(len(audio) // 2) / 16000).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
     assert Decimal(end["billing"]["quantity"]) == expected
     assert Decimal(end["billing"]["charged"]) == charge_for(expected)
+
+
+async def test_each_utterance_counts_against_the_tts_rate_limit(business: Stack):
+    key = await business.new_user()
+    async with business.open(key) as ws:
+        ends = [(await speak(ws, f"Utterance {n}."))[1] for n in range(TTS_PER_MINUTE)]
+        frames, limited = await speak(ws, "One too many.")
+        assert [end["type"] for end in ends] == ["audio_end"] * TTS_PER_MINUTE
+        assert frames == []
+        assert (limited["type"], limited["status_code"], limited["error_name"]) == ("error", 429, "RateLimited")
+        assert "Rate limit exceeded for tts" in limited["message"]
+        await ws.send("still open?")
+        assert (await receive_json(ws))["error_name"] == "BadJSON"
+    usage = await business.usage(key)
+    (tts,) = [row for row in usage["by_capability"] if row["capability"] == "tts"]
+    assert tts["requests"] == TTS_PER_MINUTE
