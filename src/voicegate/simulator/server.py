@@ -26,7 +26,8 @@ def serve(
     webhook_secret: str | None = None,
     plan: Plan = DEFAULT_PLAN,
 ) -> None:
-    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`.
+    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`
+    (and `RESEMBLE_STREAM_URL` at `ws://host:port/stream`).
 
     `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
     (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403.
@@ -49,6 +50,11 @@ class RunningSimulator:
     def synth_url(self) -> str:
         """Stands in for https://f.cluster.resemble.ai (POST {synth_url}/synthesize)."""
         return self.base_url
+
+    @property
+    def stream_url(self) -> str:
+        """Stands in for wss://websocket.cluster.resemble.ai/stream."""
+        return self.base_url.replace("http://", "ws://", 1) + "/stream"
 
 
 @contextmanager

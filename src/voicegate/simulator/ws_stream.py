@@ -104,19 +104,20 @@ def parse_utterance(raw: str | bytes, next_id: int) -> Utterance:
     )
 
 
-def _log(state: SimulatorState, websocket: WebSocket, message: Any, status: int) -> None:
+def _log(state: SimulatorState, websocket: WebSocket, message: Any, status: int) -> dict[str, Any]:
+    """One request-log entry: the handshake (`json` null, status 101 or 401) or one message (its outcome)."""
     headers = {name: redact_header(name, value) for name, value in websocket.headers.items()}
-    state.record_request(
-        {
-            "method": "WEBSOCKET",
-            "path": websocket.url.path,
-            "query": dict(websocket.query_params),
-            "headers": headers,
-            "json": message,
-            "received_at": datetime.now(UTC).isoformat(),
-            "status": status,
-        }
-    )
+    entry = {
+        "method": "WEBSOCKET",
+        "path": websocket.url.path,
+        "query": dict(websocket.query_params),
+        "headers": headers,
+        "json": message,
+        "received_at": datetime.now(UTC).isoformat(),
+        "status": status,
+    }
+    state.record_request(entry)
+    return entry
 
 
 @router.websocket(STREAM_PATH)
@@ -138,15 +139,21 @@ async def stream(websocket: WebSocket) -> None:
                 return
             text = message.get("text")
             raw: str | bytes = text if text is not None else message.get("bytes") or b""
+            entry = _log(state, websocket, _json_or_none(raw), 200)
             try:
                 utterance = parse_utterance(raw, next_id)
                 next_id = utterance.request_id + 1
-                _log(state, websocket, json.loads(raw), 200)
                 await _speak(state, websocket, utterance)
             except FrameError as error:
-                if error.error_name == "BadJSON":
-                    _log(state, websocket, None, error.status_code)
+                state.set_response_status(entry, error.status_code)
                 await websocket.send_json(error_frame(error.status_code, error.error_name, error.message))
+
+
+def _json_or_none(raw: str | bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 async def _speak(state: SimulatorState, websocket: WebSocket, utterance: Utterance) -> None:
