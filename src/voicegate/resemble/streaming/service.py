@@ -427,7 +427,10 @@ async def _refuse(websocket: WebSocket, frame: dict[str, Any], code: int) -> Non
 async def serve(websocket: WebSocket, resources: Resources) -> None:
     """Run one streaming socket from handshake to close; nothing raised here escapes to the server."""
     structlog.contextvars.bind_contextvars(request_id=new_id())
-    await websocket.accept()
+    try:
+        await websocket.accept()
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client left during the handshake
+        return
     try:
         await _serve(websocket, resources)
     except Exception as exc:  # a bug or a database outage must not leave the socket hanging: say so and close
@@ -444,7 +447,7 @@ async def _serve(websocket: WebSocket, resources: Resources) -> None:
     try:
         user = await _authenticate(websocket, resources)
     except GatewayError as error:
-        code = CLOSE_POLICY if error.status_code == 401 else CLOSE_INTERNAL
+        code = {401: CLOSE_POLICY, 503: CLOSE_TRY_LATER}.get(error.status_code, CLOSE_INTERNAL)
         await _refuse(websocket, error_frame(error.status_code, str(error.detail)), code)
         return
     bind_user(user.id)
