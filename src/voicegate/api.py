@@ -24,6 +24,7 @@ from voicegate.resemble.identity.router import router as identity_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
 from voicegate.resemble.jobs.router import router as jobs_router
 from voicegate.resemble.projects.router import router as projects_router
+from voicegate.resemble.streaming.router import router as streaming_router
 from voicegate.resemble.tts.router import router as tts_router
 from voicegate.resemble.uploads.router import router as uploads_router
 from voicegate.resemble.voice_design.router import router as voice_design_router
@@ -75,6 +76,7 @@ def build_router() -> APIRouter:
     public.include_router(admin_router)
     public.include_router(runtime_settings_router)
     public.include_router(resemble_callback_router)
+    public.include_router(streaming_router)  # a WebSocket: authenticates its own upgrade request
 
     authenticated = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)])
     authenticated.include_router(tts_router)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     resemble_breaker_reset_s: float = 30.0
     # The wallet ledger reconciliation reads; unset means RESEMBLE_BASE_URL (the per-path server of `/wallet*`).
     resemble_billing_base_url: str | None = None
+    # Streaming TTS WebSocket (Business plan); with the in-process simulator it is reached in memory instead
+    resemble_stream_url: str = "wss://websocket.cluster.resemble.ai/stream"
+    tts_stream_max_per_user: int = Field(default=2, ge=1, le=20)  # concurrent sockets, counted across processes
 
     # Billing
     resemble_markup_pct: Decimal = Decimal("20.0")

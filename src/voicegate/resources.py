@@ -30,11 +30,13 @@ from voicegate.kit.cache import TtlCache
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
+from voicegate.resemble.streaming.slots import StreamSlots, build_stream_slots
 from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.runtime_settings.reader import RuntimeSettings
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.factory import build_storage
 from voicegate.upstream.client import ResembleClient
+from voicegate.upstream.streaming import StreamConnector
 from voicegate.webhooks import outbound as outbound_webhooks
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class Resources:
     """Users' own Resemble keys: whose account a call goes to, and its client per key (see `byok.service`)."""
     task_sender: Celery | None
     """With SCHEDULER=celery, where request-enqueued work is sent (see `jobs.queue`); None runs it in-process."""
+    stream_upstream: StreamConnector
+    """Opens Resemble's streaming TTS WebSocket, or its in-process simulator's (see `upstream.streaming`)."""
+    stream_slots: StreamSlots
+    """Each user's open streaming sockets, across processes with Redis (see `resemble.streaming.slots`)."""
 
 
 def build_upstream(
@@ -123,6 +129,15 @@ def build_upstream(
     return client, simulator
 
 
+def build_stream_connector(settings: Settings, simulator: FastAPI | None) -> StreamConnector:
+    """Resemble's streaming WebSocket with our key, or the in-process simulator's over an in-memory bridge."""
+    timeout_s = settings.resemble_connect_timeout_s
+    if simulator is not None:
+        return StreamConnector(url=SIMULATOR_HOST, api_key="simulator", connect_timeout_s=timeout_s, app=simulator)
+    key = settings.resemble_api_key.get_secret_value() if settings.resemble_api_key else ""
+    return StreamConnector(url=settings.resemble_stream_url, api_key=key, connect_timeout_s=timeout_s)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[Resources]:
     """Build every shared resource for `gateway`; on exit close them in reverse order, whatever failed."""
@@ -152,6 +167,8 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         if task_sender is not None:
             stack.callback(task_sender.close)
         rate_card = RateCard(settings.resemble_markup_pct, settings.resemble_rates)
+        stream_slots = build_stream_slots(settings.redis_url)
+        stack.push_async_callback(stream_slots.close)
         yield Resources(
             settings=settings,
             engine=engine,
@@ -169,4 +186,6 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
             task_locks=task_locks,
             byok=ByokKeys(settings, sessionmaker, upstream, rate_card),
             task_sender=task_sender,
+            stream_upstream=build_stream_connector(settings, simulator),
+            stream_slots=stream_slots,
         )

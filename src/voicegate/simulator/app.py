@@ -1,7 +1,8 @@
-"""The Resemble simulator: one ASGI app serving both Resemble hosts.
+"""The Resemble simulator: one ASGI app serving every Resemble host.
 
 - app API (`https://app.resemble.ai/api/v2`)  -> `{base}/api/v2/...`
 - synthesis server (`https://f.cluster.resemble.ai`) -> `{base}/synthesize`
+- streaming WebSocket (`wss://websocket.cluster.resemble.ai/stream`) -> `{base}/stream` (see `ws_stream`)
 - test hooks and signed media URLs (no auth) -> `{base}/_sim/...`
 
 Asynchronous jobs (STT, enhancement, edit, detect, intelligence, watermark) settle `job_delay_s` after they are
@@ -33,6 +34,7 @@ from . import (
     voices,
     wallet,
     watermark,
+    ws_stream,
 )
 from .accounts import Accounts
 from .errors import install_error_handlers
@@ -135,6 +137,7 @@ def create_simulator_app(
     app.include_router(knowledge.router)
     app.include_router(identity_router)
     app.include_router(wallet.router)
+    app.include_router(ws_stream.router)
     app.add_middleware(SimulatorMiddleware, state=state)
     return app
 

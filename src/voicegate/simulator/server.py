@@ -29,7 +29,8 @@ def serve(
     plan: Plan = DEFAULT_PLAN,
     voice_design_shape: VoiceDesignShape = "array",
 ) -> None:
-    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`.
+    """Serve until interrupted. Point the gateway at `http://host:port/api/v2` and `http://host:port`
+    (and `RESEMBLE_STREAM_URL` at `ws://host:port/stream`).
 
     `job_delay_s` is how long asynchronous jobs take; with `webhook_secret` callbacks are signed
     (`X-Resemble-Signature`); on the `flex` plan Business-only calls answer 403; `voice_design_shape` picks which
@@ -44,7 +45,7 @@ def serve(
         plan=plan,
         voice_design_shape=voice_design_shape,
     )
-    uvicorn.run(app, host=host, port=port, lifespan="on", ws="none")
+    uvicorn.run(app, host=host, port=port, lifespan="on", ws="websockets-sansio")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class RunningSimulator:
     def synth_url(self) -> str:
         """Stands in for https://f.cluster.resemble.ai (POST {synth_url}/synthesize)."""
         return self.base_url
+
+    @property
+    def stream_url(self) -> str:
+        """Stands in for wss://websocket.cluster.resemble.ai/stream."""
+        return self.base_url.replace("http://", "ws://", 1) + "/stream"
 
 
 @contextmanager
@@ -86,7 +92,7 @@ def running_simulator(
     config = uvicorn.Config(
         app,
         lifespan="on",
-        ws="none",
+        ws="websockets-sansio",
         log_config=None,
         log_level="warning",
         timeout_graceful_shutdown=shutdown_timeout,
