@@ -124,7 +124,7 @@ def _log(state: SimulatorState, websocket: WebSocket, message: Any, status: int)
 async def stream(websocket: WebSocket) -> None:
     state = get_state(websocket)
     await websocket.accept()
-    if not key_is_valid(extract_key(websocket.headers), state.settings.api_key):
+    if not key_is_valid(extract_key(websocket.headers), state.accepted_keys):
         _log(state, websocket, None, 401)
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await websocket.send_json(error_frame(401, "ConnectionFailure", INVALID_TOKEN_MESSAGE))
