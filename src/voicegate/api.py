@@ -15,6 +15,7 @@ from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
+from voicegate.openai_compat.speech import speech_router
 from voicegate.resemble.agents.router import router as agents_router
 from voicegate.resemble.identity.router import router as identity_router
 from voicegate.resemble.jobs.callback_router import router as resemble_callback_router
@@ -84,6 +85,11 @@ def build_router() -> APIRouter:
     authenticated.include_router(user_router)
     authenticated.include_router(webhooks_router)
 
+    # OpenAI's API shape (`openai.OpenAI(base_url=".../v1")`): the same bearer keys as /api/v1.
+    openai_compatible = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
+    openai_compatible.include_router(speech_router)
+
     root.include_router(public)
     root.include_router(authenticated)
+    root.include_router(openai_compatible)
     return root
