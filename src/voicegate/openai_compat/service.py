@@ -17,9 +17,9 @@ import base64
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
 import anyio
@@ -62,6 +62,7 @@ STREAMED_FORMATS: Final[tuple[SpeechFormat, ...]] = ("wav", "pcm")
 MAX_STREAM_CHARS: Final = 2000  # Resemble's limit for /stream; longer input is answered as a finished clip
 SAMPLE_RATE: Final = 48_000  # what wav (and the source of the converted formats) is asked of Resemble at
 _VOICE_UUID: Final = re.compile(UPSTREAM_ID_PATTERN)
+WRITE_BYTES: Final = 16 * 1024  # the most audio written to a streaming client at once (0.17 s of 48 kHz WAV)
 OPERATION: Final = "openai.speech"
 STREAM_OPERATION: Final = "openai.speech.stream"
 
@@ -202,11 +203,13 @@ async def speak(
 
 @dataclass(frozen=True)
 class SpeechStream:
-    """A stream that has started: Resemble answered and its WAV header is in. `body` bills when it ends."""
+    """A stream that has started: Resemble answered and its WAV header is in. `body` bills when it ends; `close()`
+    must be awaited once the response is over, however it ended (it closes `body` and bills, once)."""
 
     content_type: str
     headers: dict[str, str]
-    body: AsyncIterator[bytes]
+    body: AsyncGenerator[bytes, None]
+    close: Callable[[], Awaitable[None]]
 
 
 async def open_stream(deps: SpeechDeps, user_id: str, request: SpeechRequest) -> SpeechStream:
@@ -262,7 +265,13 @@ async def open_stream(deps: SpeechDeps, user_id: str, request: SpeechRequest) ->
     assert parser.header is not None
     relay = _Relay(deps, session, opened, hold, request, parser.header, chunks, started)
     headers = {"x-voicegate-request-id": opened.id, "x-voicegate-held-usd": str(quantize_usd(estimate.charged))}
-    return SpeechStream(content_type=CONTENT_TYPES[request.fmt], headers=headers, body=relay.run(parser, first))
+    body = relay.run(parser, first)
+
+    async def close() -> None:
+        await body.aclose()
+        await relay.finish()  # a body that never started has not billed yet
+
+    return SpeechStream(content_type=CONTENT_TYPES[request.fmt], headers=headers, body=body, close=close)
 
 
 class _Relay:
@@ -288,45 +297,52 @@ class _Relay:
         self._channels = 1 if self._resampler else header.channels
         self._delivered = bytearray()
         self._complete = False
+        self._finished = False
 
-    async def run(self, parser: WavStream, first_samples: bytes) -> AsyncIterator[bytes]:
+    async def run(self, parser: WavStream, first_samples: bytes) -> AsyncGenerator[bytes, None]:
+        pieces = self._pieces(parser, first_samples)
         try:
             if self._resampler is None:  # wav: Resemble's own header first, then its samples as they come
                 yield parser.header_bytes
-            async for piece in self._pieces(parser, first_samples):
+            async for piece in pieces:
                 yield piece
-                self._delivered += piece
+                self._delivered += piece  # counted once the server has taken it
             self._complete = True
         except GatewayError as error:  # Resemble failed mid-stream: what was delivered is all the client gets
             cut = {"provider_request_id": self._request.id, "status": error.status_code}
             log.warning("speech_stream_cut", extra=cut)
         finally:
             with anyio.CancelScope(shield=True):
-                await self._chunks.aclose()
-                await self._settle()
-                await self._session.close()
+                await pieces.aclose()
+                await self.finish()
 
-    async def _pieces(self, parser: WavStream, first_samples: bytes) -> AsyncIterator[bytes]:
-        """The client's audio samples, chunk by chunk (resampled for pcm)."""
+    async def finish(self) -> None:
+        """Stop reading Resemble, bill what was delivered, close the session: once, whoever calls first."""
+        if self._finished:
+            return
+        self._finished = True
+        with anyio.CancelScope(shield=True):
+            await self._chunks.aclose()
+            await self._settle()
+            await self._session.close()
+
+    async def _pieces(self, parser: WavStream, first_samples: bytes) -> AsyncGenerator[bytes, None]:
+        """The client's audio samples (resampled for pcm), in writes of at most `WRITE_BYTES`: a client that goes
+        away is billed to within one write of what it was sent."""
         pending = first_samples
         async for chunk in self._chunks:
             samples = pending + parser.feed(chunk)
             pending = b""
-            converted = self._resampler.feed(samples) if self._resampler else samples
-            if converted:
-                yield converted
-        if pending:
-            converted = self._resampler.feed(pending) if self._resampler else pending
-            if converted:
-                yield converted
-        if self._resampler:
-            tail = self._resampler.flush()
-            if tail:
-                yield tail
+            for piece in _slices(self._resampler.feed(samples) if self._resampler else samples):
+                yield piece
+        tail = (self._resampler.feed(pending) + self._resampler.flush()) if self._resampler else pending
+        for piece in _slices(tail):
+            yield piece
 
     async def _settle(self) -> None:
         bytes_per_second = self._rate * self._channels * PCM_WIDTH
-        seconds = (Decimal(len(self._delivered)) / bytes_per_second).quantize(Decimal("0.000001"))
+        # Rounded down: never a microsecond more than the client received.
+        seconds = (Decimal(len(self._delivered)) / bytes_per_second).quantize(Decimal("0.000001"), ROUND_DOWN)
         tts, request_id = self._deps.tts, self._request.id
         try:
             if seconds <= 0:
@@ -356,3 +372,8 @@ class _Relay:
         except Exception:  # the hold stays until the sweep gives it back: never a charge for undelivered audio
             log.exception("speech_stream_not_settled", extra={"provider_request_id": request_id})
             await self._session.rollback()
+
+
+def _slices(data: bytes) -> list[bytes]:
+    """`data` in pieces of at most `WRITE_BYTES`, cut on sample boundaries (both are even)."""
+    return [data[offset : offset + WRITE_BYTES] for offset in range(0, len(data), WRITE_BYTES)]

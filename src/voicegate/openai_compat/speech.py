@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from voicegate.auth.dependencies import CurrentUser
 from voicegate.deps import (
@@ -23,6 +26,24 @@ from voicegate.openai_compat.audio import CONTENT_TYPES
 from voicegate.openai_compat.schemas import SpeechCreate, openai_described
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.tts.service import TtsDeps
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A `StreamingResponse` that runs `on_close` when it is over, however it ended. Starlette leaves a body it
+    stopped iterating (the client went away during a write) to the garbage collector, which would settle the
+    stream's bill whenever it runs; this settles it before the request is done."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_close: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._on_close()
+
 
 speech_router = APIRouter(prefix="/audio", tags=["openai-compatible"])
 
@@ -73,7 +94,9 @@ async def create_speech(
     )
     if service.streams(request, idempotency_key):
         stream = await service.open_stream(deps, user.id, request)
-        return StreamingResponse(stream.body, media_type=stream.content_type, headers=stream.headers)
+        return ClosingStreamingResponse(
+            stream.body, stream.close, media_type=stream.content_type, headers=stream.headers
+        )
     speech = await service.speak(
         deps, user.id, request, idempotency_key=idempotency_key, fingerprint=body.model_dump(mode="json")
     )
