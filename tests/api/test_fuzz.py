@@ -173,6 +173,8 @@ def _use_real_ids(case: schemathesis.Case, target: Target) -> None:
             case.body["url"] = target.media_url
         if case.path.endswith("/synthesize"):
             case.body["voice_uuid"] = SEEDED_VOICE
+        if case.path == "/v1/audio/speech":  # a model and voice it offers, so the formats and the stream run
+            case.body["model"], case.body["voice"] = "tts-1", "alloy"
         case.body.pop("callback_uri", None)  # a random host fails the SSRF guard before anything else runs
         if "password" in case.body:
             case.body["password"] = target.api_key
