@@ -72,7 +72,6 @@ class SpeechDeps:
     tts: tts_service.TtsDeps
     sessionmaker: async_sessionmaker[AsyncSession]
     """Where a stream's own session comes from: it bills after the route's session has closed."""
-    voice_map: Mapping[str, str]
 
 
 @dataclass(frozen=True)

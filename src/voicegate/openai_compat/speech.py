@@ -90,7 +90,6 @@ async def create_speech(
             voices=resources.voices,
         ),
         sessionmaker=resources.sessionmaker,
-        voice_map=settings.openai_voice_map,
     )
     if service.streams(request, idempotency_key):
         stream = await service.open_stream(deps, user.id, request)
