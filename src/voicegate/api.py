@@ -18,6 +18,7 @@ from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.hub.router import router as hub_router
 from voicegate.openai_compat.models import models_router
+from voicegate.openai_compat.speech import speech_router
 from voicegate.openai_compat.transcriptions import transcriptions_router
 from voicegate.resemble.agents.router import router as agents_router
 from voicegate.resemble.identity.router import router as identity_router
@@ -96,6 +97,7 @@ def build_router() -> APIRouter:
     openai = APIRouter(dependencies=[Depends(get_principal)])
     openai.include_router(transcriptions_router)
     openai.include_router(models_router)
+    openai.include_router(speech_router, prefix="/v1")
 
     root.include_router(public)
     root.include_router(authenticated)

@@ -8,6 +8,7 @@ with missing or placeholder secrets.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
     byok_platform_fee_usd: Decimal = Field(default=Decimal(0), ge=0)
     # Rate key -> USD per unit ({"tts": "0.0001"}), charged on BYOK calls on top of the per-call fee
     byok_platform_fee_per_unit: dict[str, Decimal] = Field(default_factory=dict)
+    # OpenAI-compatible speech: OpenAI's voice names -> the Resemble voice each one speaks with (JSON object). The
+    # defaults are stock voices of Resemble's library as the bundled simulator seeds them; set the whole table for a
+    # real account (a name missing from it is refused as an unknown voice).
+    openai_voice_map: dict[str, str] = Field(
+        default_factory=lambda: {
+            **dict.fromkeys(("alloy", "coral", "nova", "sage", "shimmer"), "55592656"),
+            **dict.fromkeys(("ash", "ballad", "echo", "fable", "onyx", "verse"), "b2d1bb75"),
+        }
+    )
 
     # Webhooks and plan gate
     resemble_webhook_secret: SecretStr | None = None
@@ -117,7 +127,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_s: int = 3600
 
-    @field_validator("resemble_rate_limits", "resemble_rates", "byok_platform_fee_per_unit", mode="before")
+    @field_validator(
+        "resemble_rate_limits", "resemble_rates", "byok_platform_fee_per_unit", "openai_voice_map", mode="before"
+    )
     @classmethod
     def _parse_json_object(cls, value: object) -> object:
         if isinstance(value, str):
@@ -125,6 +137,14 @@ class Settings(BaseSettings):
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
         return value
+
+    @field_validator("openai_voice_map", mode="after")
+    @classmethod
+    def _check_voice_map(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name, uuid in value.items() if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", uuid)]
+        if bad:
+            raise ValueError(f"voice uuids must be 1-64 letters, digits, '_' or '-': check {', '.join(sorted(bad))}")
+        return {name.lower(): uuid for name, uuid in value.items()}
 
     @field_validator("resemble_rate_limits", mode="after")
     @classmethod

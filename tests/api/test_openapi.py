@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.factories import create_customer
 from voicegate.errors import ErrorRead
 
-NON_JSON = {("/files/{key}", "get"), ("/metrics", "get")}  # a stored file; Prometheus text
+# a stored file; Prometheus text; speech audio
+NON_JSON = {("/files/{key}", "get"), ("/metrics", "get"), ("/v1/audio/speech", "post")}
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

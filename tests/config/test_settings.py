@@ -83,3 +83,16 @@ def test_runtime_settings_lifetime_and_simulator_plan_are_bounded(
     monkeypatch.setenv(env, value)
     with pytest.raises(ValidationError):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_openai_voice_map_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    assert Settings(_env_file=None).openai_voice_map["alloy"] == "55592656"  # type: ignore[call-arg]
+    monkeypatch.setenv("OPENAI_VOICE_MAP", '{"Alloy": "abc123", "echo": "def-456"}')
+    assert Settings(_env_file=None).openai_voice_map == {"alloy": "abc123", "echo": "def-456"}  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ['["alloy"]', '{"alloy": "not a uuid"}', '{"alloy": ""}'])
+def test_bad_openai_voice_map_is_refused(monkeypatch: pytest.MonkeyPatch, value: str):
+    monkeypatch.setenv("OPENAI_VOICE_MAP", value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]

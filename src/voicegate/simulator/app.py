@@ -1,7 +1,7 @@
 """The Resemble simulator: one ASGI app serving every Resemble host.
 
 - app API (`https://app.resemble.ai/api/v2`)  -> `{base}/api/v2/...`
-- synthesis server (`https://f.cluster.resemble.ai`) -> `{base}/synthesize`
+- synthesis server (`https://f.cluster.resemble.ai`) -> `{base}/synthesize`, `{base}/stream`
 - streaming WebSocket (`wss://websocket.cluster.resemble.ai/stream`) -> `{base}/stream` (see `ws_stream`)
 - test hooks and signed media URLs (no auth) -> `{base}/_sim/...`
 
@@ -28,6 +28,7 @@ from . import (
     knowledge,
     projects,
     recordings,
+    streaming,
     synthesis,
     transcripts,
     voice_design,
@@ -71,6 +72,7 @@ def create_simulator_app(
     sync_wait_limit_s: float = 30.0,
     voice_design_shape: VoiceDesignShape = "array",
     plan: Plan = DEFAULT_PLAN,
+    stream_chunk_delay_s: float = streaming.DEFAULT_CHUNK_DELAY_S,
 ) -> FastAPI:
     """Build a fresh simulator. `api_key=None` accepts any non-empty key.
 
@@ -86,6 +88,7 @@ def create_simulator_app(
     - `voice_design_shape`: which documented `POST /voice-design` reply to give, "array" (default) or "object";
       `PUT /_sim/voice-design/shape` switches it at run time.
     - `plan`: the account's Resemble plan; on `flex` Business-only calls answer 403 (`/_sim/plan` changes it).
+    - `stream_chunk_delay_s`: the pause before each 100 ms chunk of `POST /stream`.
     """
     if api_key == "":
         raise ValueError("api_key must be non-empty, or None to accept any key")
@@ -99,6 +102,8 @@ def create_simulator_app(
         raise ValueError("job_delay_s must not be negative")
     if sync_wait_limit_s < 0:
         raise ValueError("sync_wait_limit_s must not be negative")
+    if stream_chunk_delay_s < 0:
+        raise ValueError("stream_chunk_delay_s must not be negative")
     if voice_design_shape not in VOICE_DESIGN_SHAPES:
         raise ValueError(f"voice_design_shape must be one of {', '.join(VOICE_DESIGN_SHAPES)}")
     if plan not in PLANS:
@@ -121,12 +126,14 @@ def create_simulator_app(
     app.state.simulator = state
     app.state.accounts = Accounts()
     app.state.identities = Identities()
+    app.state.streams = streaming.StreamLog(stream_chunk_delay_s)
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(voices.router)
     app.include_router(recordings.router)
     app.include_router(voice_design.router)
     app.include_router(synthesis.router)
+    app.include_router(streaming.router)
     app.include_router(transcripts.router)
     app.include_router(enhance.router)
     app.include_router(edit.router)

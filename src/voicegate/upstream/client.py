@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -163,6 +163,38 @@ class ResembleClient:
         return await self.request_json(
             "POST", f"{self._synth_url}/synthesize", json=body, idempotent=False, operation="synthesize"
         )
+
+    async def stream_synthesis(self, payload: Mapping[str, Any]) -> AsyncGenerator[bytes, None]:
+        """`POST {synth_url}/stream`: the chunked WAV (a PCM header, then samples) as Resemble produces it.
+
+        The first `__anext__()` sends the request and checks the answer, through the breaker and with the errors
+        of every other call (`UpstreamFault` for a 5xx, `UpstreamRejected` for a 400, ...), so a caller can
+        fail cleanly before it sends a byte of its own. Never retried once sent, like `synthesize`. A failure
+        mid-body raises `UpstreamFault` from the iteration. Close the iterator (`aclose()`) when done with it.
+        """
+        body = dict(payload)
+        rate = body.get("sample_rate")
+        if isinstance(rate, int) and not isinstance(rate, bool):
+            body["sample_rate"] = str(rate)
+        response = await self._open_stream(f"{self._synth_url}/stream", body)
+        try:
+            with map_upstream_errors("stream_synthesis", secrets=(self._api_key,)):
+                async for chunk in response.aiter_bytes():
+                    if chunk:
+                        yield chunk
+        finally:
+            await response.aclose()
+
+    async def _open_stream(self, url: str, body: JSONObject) -> httpx.Response:
+        def build() -> httpx.Request:
+            return self._http.build_request(
+                "POST", url, json=body, headers=self._headers_for(url, accept="application/octet-stream")
+            )
+
+        with _upstream_request_id():
+            async with self.breaker.guard():
+                with map_upstream_errors("stream_synthesis", secrets=(self._api_key,)):
+                    return await self._send(build, idempotent=False, operation="stream_synthesis", stream=True)
 
     async def list_voices(self, page: int, page_size: int) -> JSONObject:
         return await self.request_json(
