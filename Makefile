@@ -3,6 +3,10 @@ SHELL := /bin/bash
 # uv from PATH, else a private copy in .tools/ (installed on first use; works where system pip is locked down).
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 HOST ?= 127.0.0.1
+# Python may cache compiled modules (__pycache__, ignored by git) even where the environment asks it not to: without
+# them every interpreter the suite starts (pytest, each server and worker of the end-to-end tests) compiles the
+# whole application and its libraries from source again, ~5 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
 PORT ?= 8080
 
 .PHONY: bootstrap run simulator test test-embedded test-services check lint format bench clean

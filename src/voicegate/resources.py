@@ -27,6 +27,7 @@ from voicegate.db.session import create_engine, create_sessionmaker
 from voicegate.jobs.broker import build_celery
 from voicegate.jobs.locks import TaskLocks, build_task_locks
 from voicegate.kit.cache import TtlCache
+from voicegate.kit.tls import verified_context
 from voicegate.kit.transports import RoutingTransport
 from voicegate.ratelimit.base import Limiter
 from voicegate.ratelimit.factory import build_limiter
@@ -156,7 +157,9 @@ async def open_resources(settings: Settings, gateway: FastAPI) -> AsyncIterator[
         limiter = build_limiter(settings)
         stack.push_async_callback(limiter.close)
         upstream, simulator = build_upstream(settings, gateway, stack)
-        media_http = httpx.AsyncClient(timeout=settings.media_fetch_timeout_s, follow_redirects=False)
+        media_http = httpx.AsyncClient(
+            timeout=settings.media_fetch_timeout_s, follow_redirects=False, verify=verified_context()
+        )
         stack.push_async_callback(media_http.aclose)
         webhook_http = outbound_webhooks.build_client()
         stack.push_async_callback(webhook_http.aclose)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import httpx
 
+from voicegate.kit.tls import verified_context
+
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
@@ -16,7 +18,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self, routes: Mapping[str, httpx.AsyncBaseTransport], default: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self._routes = {_origin(httpx.URL(base)): transport for base, transport in routes.items()}
-        self._default = default or httpx.AsyncHTTPTransport()
+        self._default = default or httpx.AsyncHTTPTransport(verify=verified_context())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._routes.get(_origin(request.url), self._default)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from functools import partial
@@ -85,6 +86,37 @@ def _client_config(endpoint_url: str | None, *, timeout_s: float = 60, retry: bo
     )
 
 
+# One boto3 session for the process: each new session loads and parses botocore's service models and endpoint rules
+# again (~150 ms of CPU), which the session then caches for every client it makes. A session is not thread-safe,
+# its clients are, so clients are made under a lock.
+_session_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+
+
+def _new_client(
+    endpoint_url: str | None,
+    config: Config,
+    *,
+    region: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+) -> S3Client:
+    """A client of the shared session. Credentials left unset fall back to boto3's default chain (environment,
+    profile, instance role), resolved once per process by the session."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=config,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+        )
+
+
 class S3Backend:
     def __init__(
         self,
@@ -100,20 +132,15 @@ class S3Backend:
         self.name = name
         self.bucket = bucket
         self.region = region
-        # Credentials left unset fall back to boto3's default chain (environment, profile, instance role).
-        session = boto3.session.Session(
-            aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
-        )
-        self._client: S3Client = session.client("s3", endpoint_url=endpoint_url, config=_client_config(endpoint_url))
+        client = partial(_new_client, region=region, access_key_id=access_key_id, secret_access_key=secret_access_key)
+        self._client: S3Client = client(endpoint_url, _client_config(endpoint_url))
         # The readiness check must answer within seconds: one attempt, short timeouts, its own connection pool.
-        self._ping_client: S3Client = session.client(
-            "s3", endpoint_url=endpoint_url, config=_client_config(endpoint_url, timeout_s=PING_TIMEOUT_S, retry=False)
+        self._ping_client: S3Client = client(
+            endpoint_url, _client_config(endpoint_url, timeout_s=PING_TIMEOUT_S, retry=False)
         )
         # SigV4 signs the host, so URLs handed to users must be signed for the host they will download from.
         self._presign_client: S3Client = (
-            session.client("s3", endpoint_url=public_endpoint_url, config=_client_config(public_endpoint_url))
-            if public_endpoint_url
-            else self._client
+            client(public_endpoint_url, _client_config(public_endpoint_url)) if public_endpoint_url else self._client
         )
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> int:

@@ -18,6 +18,7 @@ import structlog
 from voicegate.config import Settings
 from voicegate.kit.capability import current_capability
 from voicegate.kit.ids import new_id
+from voicegate.kit.tls import verified_context
 from voicegate.metrics import upstream_latency, upstream_requests
 from voicegate.upstream.breaker import CircuitBreaker
 from voicegate.upstream.errors import (
@@ -46,7 +47,7 @@ def build_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | 
         pool=settings.resemble_connect_timeout_s,
     )
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, verify=verified_context())
 
 
 class ResembleClient:

@@ -10,6 +10,7 @@ import httpx
 
 from voicegate import __version__
 from voicegate.kit.netguard import FetchFailed, FetchTooLarge, UnsafeUrl, guarded_request
+from voicegate.kit.tls import verified_context
 from voicegate.webhooks.signing import signed_headers
 
 SEND_TIMEOUT_S = 10.0
@@ -53,6 +54,7 @@ def build_client() -> httpx.AsyncClient:
         timeout=httpx.Timeout(SEND_TIMEOUT_S, connect=5.0),
         follow_redirects=False,
         trust_env=False,
+        verify=verified_context(trust_env=False),
         headers={"user-agent": USER_AGENT},
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
     )
