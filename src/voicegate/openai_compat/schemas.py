@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -44,27 +43,3 @@ class SpeechCreate(BaseModel):
         if isinstance(value, str) and not value.strip():
             raise ValueError("voice must not be blank")
         return value
-
-
-class OpenAIErrorDetail(BaseModel):
-    message: str
-    type: str
-    code: str | None = None
-    param: str | None = None
-
-
-class OpenAIErrorRead(BaseModel):
-    """Every error under `/v1/`, in OpenAI's shape (see `errors.openai_error_body`)."""
-
-    error: OpenAIErrorDetail
-
-
-def openai_described(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a `/v1/` route: each status with its meaning, and every error in OpenAI's shape (this
-    replaces the `{"detail": ...}` body the root router declares for 4XX/5XX)."""
-    declared: dict[int | str, dict[str, Any]] = {
-        status: {"model": OpenAIErrorRead, "description": text} for status, text in descriptions.items()
-    }
-    declared["4XX"] = {"model": OpenAIErrorRead, "description": "Client error"}
-    declared["5XX"] = {"model": OpenAIErrorRead, "description": "Upstream or service failure"}
-    return declared

@@ -21,9 +21,10 @@ from voicegate.deps import (
     StorageDep,
     UpstreamDep,
 )
+from voicegate.errors import described_openai
 from voicegate.openai_compat import service
 from voicegate.openai_compat.audio import CONTENT_TYPES
-from voicegate.openai_compat.schemas import SpeechCreate, openai_described
+from voicegate.openai_compat.schemas import SpeechCreate
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.tts.service import TtsDeps
 
@@ -52,7 +53,7 @@ _AUDIO: dict[int | str, dict[str, Any]] = {
         "description": "The audio, in `response_format`; billing in the `x-voicegate-*` headers",
         "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in set(CONTENT_TYPES.values())},
     },
-    **openai_described(
+    **described_openai(
         {
             400: "Unknown model or voice name, or a value the gateway cannot honour",
             402: "Insufficient credits, or the caller's voice is suspended",
