@@ -3,7 +3,6 @@ served by the native Resemble services."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile
@@ -53,7 +52,6 @@ async def tts_generations(
     body: HubTtsCreate,
     user: CurrentUser,
     session: SessionDep,
-    settings: SettingsDep,
     resources: ResourcesDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -73,15 +71,7 @@ async def tts_generations(
             **extras,
         }
     )
-    deps = TtsDeps(
-        session=session,
-        upstream=account.upstream,
-        storage=resources.storage,
-        rate_card=account.rate_card,
-        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
-        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
-        voices=resources.voices,
-    )
+    deps = TtsDeps.of(resources, session, account.upstream, account.rate_card)
     outcome = await idempotency.run_once(
         session,
         user_id=user.id,
@@ -125,16 +115,15 @@ async def stt_transcriptions(
     granularities = forms.parse_granularities(timestamp_granularities)
     audio = await forms.read_audio(file, forms.max_audio_bytes(settings))
     deps = service.stt_deps(resources, session, account)
-    job = await service.submit_transcription(
+    done = await service.transcribe(
         deps,
         user.id,
         audio,
+        stt_model,
         language=language,
         operation="hub.stt.transcriptions",
         idempotency_key=idempotency_key,
-        fingerprint={"model": stt_model.id},
     )
-    done = await service.wait_for_transcript(deps, user.id, job)
     body: dict[str, Any] = {
         "text": transcripts.text_of(done),
         "model": stt_model.id,

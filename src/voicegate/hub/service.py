@@ -186,6 +186,29 @@ async def _forget_unused_input(deps: jobs_service.JobDeps, stored: _StoredInput)
     await storage_service.delete_quietly(deps.storage, stored.storage_key)
 
 
+async def transcribe(
+    deps: jobs_service.JobDeps,
+    user_id: str,
+    audio: AudioFile,
+    model: Model,
+    *,
+    language: str | None,
+    operation: str,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Submit the native STT job on `audio` and wait for it (see `submit_transcription`, `wait_for_transcript`)."""
+    job = await submit_transcription(
+        deps,
+        user_id,
+        audio,
+        language=language,
+        operation=operation,
+        idempotency_key=idempotency_key,
+        fingerprint={"model": model.id},
+    )
+    return await wait_for_transcript(deps, user_id, job)
+
+
 async def wait_for_transcript(deps: jobs_service.JobDeps, user_id: str, job: dict[str, Any]) -> dict[str, Any]:
     """The job once it is completed (with its bill), within HUB_STT_WAIT_S; TranscriptionPending (504) past it,
     UpstreamError (502) naming Resemble's reason if the job failed (its hold was released: nothing is charged)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -18,7 +17,6 @@ from voicegate.deps import (
     ResourcesDep,
     SessionDep,
     SettingsDep,
-    StorageDep,
     UpstreamDep,
 )
 from voicegate.errors import described_openai
@@ -74,22 +72,13 @@ async def create_speech(
     session: SessionDep,
     settings: SettingsDep,
     upstream: UpstreamDep,
-    storage: StorageDep,
     rate_card: RateCardDep,
     resources: ResourcesDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     request = service.resolve(body, settings.openai_voice_map)
     deps = service.SpeechDeps(
-        tts=TtsDeps(
-            session=session,
-            upstream=upstream,
-            storage=storage,
-            rate_card=rate_card,
-            hold_ttl=timedelta(seconds=settings.hold_ttl_s),
-            presign_ttl=timedelta(seconds=settings.presign_ttl_s),
-            voices=resources.voices,
-        ),
+        tts=TtsDeps.of(resources, session, upstream, rate_card),
         sessionmaker=resources.sessionmaker,
     )
     if service.streams(request, idempotency_key):

@@ -92,16 +92,15 @@ async def create_transcription(
     stt_model = catalogue.resolve("stt", model)
     audio = await forms.read_audio(file, forms.max_audio_bytes(settings))
     deps = service.stt_deps(resources, session, account)
-    job = await service.submit_transcription(
+    done = await service.transcribe(
         deps,
         user.id,
         audio,
+        stt_model,
         language=language,
         operation="openai.audio.transcriptions",
         idempotency_key=idempotency_key,
-        fingerprint={"model": stt_model.id},
     )
-    done = await service.wait_for_transcript(deps, user.id, job)
     headers = _headers(done)
     if response_format in TEXT_FORMATS:
         text = transcripts.text_of(done)

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from voicegate.billing import idempotency
-from voicegate.deps import IdempotencyKeyHeader, RateCardDep, ResourcesDep, SettingsDep, StorageDep
+from voicegate.deps import IdempotencyKeyHeader, RateCardDep, ResourcesDep
 from voicegate.ratelimit.dependencies import RateLimit
 from voicegate.resemble.ownership import service as ownership
 from voicegate.resemble.ownership.dependencies import Owned, ScopeDep
@@ -75,22 +74,12 @@ async def create_clip(
     scope: ScopeDep,
     project: ProjectDep,
     body: ClipCreate,
-    settings: SettingsDep,
-    storage: StorageDep,
     rate_card: RateCardDep,
     resources: ResourcesDep,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> dict[str, Any]:
-    deps = TtsDeps(
-        session=scope.session,
-        upstream=scope.upstream,
-        storage=storage,
-        rate_card=rate_card,
-        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
-        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
-        voices=resources.voices,
-    )
+    deps = TtsDeps.of(resources, scope.session, scope.upstream, rate_card)
     outcome = await idempotency.run_once(
         scope.session,
         user_id=scope.user_id,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -12,8 +11,6 @@ from voicegate.deps import (
     RateCardDep,
     ResourcesDep,
     SessionDep,
-    SettingsDep,
-    StorageDep,
     UpstreamDep,
 )
 from voicegate.errors import described
@@ -44,22 +41,12 @@ async def synthesize(
     body: SynthesizeCreate,
     user: CurrentUser,
     session: SessionDep,
-    settings: SettingsDep,
     upstream: UpstreamDep,
-    storage: StorageDep,
     rate_card: RateCardDep,
     resources: ResourcesDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    deps = service.TtsDeps(
-        session=session,
-        upstream=upstream,
-        storage=storage,
-        rate_card=rate_card,
-        hold_ttl=timedelta(seconds=settings.hold_ttl_s),
-        presign_ttl=timedelta(seconds=settings.presign_ttl_s),
-        voices=resources.voices,
-    )
+    deps = service.TtsDeps.of(resources, session, upstream, rate_card)
     outcome = await idempotency.run_once(
         session,
         user_id=user.id,

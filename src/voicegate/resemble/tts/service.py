@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,9 @@ from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.storage.retention import AssetClass
 from voicegate.upstream.client import ResembleClient
+
+if TYPE_CHECKING:
+    from voicegate.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,20 @@ class TtsDeps:
     hold_ttl: timedelta
     presign_ttl: timedelta
     voices: VoiceCatalogue
+
+    @classmethod
+    def of(cls, resources: Resources, session: AsyncSession, upstream: ResembleClient, rate_card: RateCard) -> TtsDeps:
+        """For one unit of work on the account `upstream` is, priced by `rate_card` (the caller's, see `deps`)."""
+        settings = resources.settings
+        return cls(
+            session=session,
+            upstream=upstream,
+            storage=resources.storage,
+            rate_card=rate_card,
+            hold_ttl=timedelta(seconds=settings.hold_ttl_s),
+            presign_ttl=timedelta(seconds=settings.presign_ttl_s),
+            voices=resources.voices,
+        )
 
 
 def upstream_payload(body: SynthesizeCreate) -> dict[str, Any]:
