@@ -4,7 +4,8 @@ The plan middleware refuses the handshake on Flex. A bad key is accepted, then a
 `ConnectionFailure` error frame (status 401) and a 1008 close, as Resemble does. Each client message is one
 utterance: recoverable errors (bad JSON 400, bad field 400, unknown voice 404, an injected fault) are error frames
 and the socket stays open; otherwise the audio goes out as several `audio` frames with a short pause between them
-(a client can hang up mid-utterance), then `audio_end`. The audio is the `/synthesize` tone, so its length follows
+(a client can hang up mid-utterance), then `audio_end`. A `reset` fault on `^/stream$` closes the socket (1011)
+halfway through the next utterance. The audio is the `/synthesize` tone, so its length follows
 the text the same way; frames hold raw PCM after a WAV header on the first one (unless `no_audio_header`).
 
 Every session and every message is written to the request log (`/_sim/requests`, method `WEBSOCKET`).
@@ -162,6 +163,8 @@ async def _speak(state: SimulatorState, websocket: WebSocket, utterance: Utteran
         if fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         raise FrameError(fault.status, "ServerError", f"Simulated fault {fault.id}")
+    # A `reset` fault drops the connection halfway through the utterance, as a server that dies mid-answer.
+    cut = fault is not None and fault.mode == "reset"
     if state.voice(utterance.voice_uuid) is None:
         raise FrameError(404, "VoiceNotFound", f"Voice {utterance.voice_uuid} not found")
     duration = synthesis_duration(utterance.data, state.settings.seconds_per_char)
@@ -172,6 +175,9 @@ async def _speak(state: SimulatorState, websocket: WebSocket, utterance: Utteran
     timestamps = audio_timestamps(ssml.parse(utterance.data).text, frames / rate)
     step = max(1, round(FRAME_SECONDS * rate)) * width
     for start in range(0, len(pcm), step):
+        if cut and start >= len(pcm) // 2:
+            await websocket.close(code=1011)
+            raise WebSocketDisconnect(1011)
         chunk = pcm[start : start + step]
         if start == 0 and not utterance.no_audio_header:
             chunk = header + chunk

@@ -309,6 +309,26 @@ async def test_an_upstream_error_is_a_502_frame_and_releases_the_hold(business: 
     assert Decimal(usage["credits_usd"]) == Decimal("5.00") - Decimal(end["billing"]["charged"])
 
 
+async def test_an_upstream_cut_mid_utterance_charges_the_audio_already_delivered(business: Stack):
+    key = await business.new_user()
+    text = "This sentence is long enough to be cut off halfway through by the upstream server."
+    async with business.open(key) as ws:
+        _, whole = await speak(ws, text)
+        fault = {"path": "^/stream$", "mode": "reset"}
+        (await business.http("POST", f"{business.simulator}/_sim/faults", json=fault)).raise_for_status()
+        frames, cut = await speak(ws, text)
+        assert frames  # some audio reached the client before Resemble's socket went away
+        assert (cut["type"], cut["status_code"], cut["error_name"]) == ("error", 502, "UpstreamError")
+        charged, full = Decimal(cut["billing"]["charged"]), Decimal(whole["billing"]["charged"])
+        assert Decimal(0) < charged < full
+        assert Decimal(str(cut["audio_duration"])) < Decimal(str(whole["audio_duration"]))
+        _, after = await speak(ws, "The next one reconnects.")
+        assert after["type"] == "audio_end"
+    usage = await business.usage(key)
+    spent = full + charged + Decimal(after["billing"]["charged"])
+    assert Decimal(usage["credits_usd"]) == Decimal("5.00") - spent
+
+
 async def test_bad_messages_are_400_frames_and_change_nothing(business: Stack):
     key = await business.new_user()
     before = len(await business.stream_sessions())

@@ -14,8 +14,10 @@ Business-plan gate, take one of the user's concurrent-stream slots; a failure th
    the delivered audio under `tts-output/`, and send `audio_end` with the `billing` object and remaining credits.
 
 A client that leaves mid-utterance is charged for the frames already handed to its socket, never more, and nothing
-when none was: the hold is then released. An upstream error frame, a closed or silent upstream socket releases the
-hold and becomes an error frame (5xx as 502). Every error frame of an utterance leaves the socket open.
+when none was: the hold is then released. An upstream error frame, a closed or silent upstream socket becomes an
+error frame (5xx as 502); audio the client already received by then is charged like a departed client's (the
+error frame carries the `billing`), and with none the hold is released. A malformed upstream frame is never
+charged. Every error frame of an utterance leaves the socket open.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ class Relayed:
     seconds: Decimal
     """Measured while the hold can still be released: a malformed stream is an upstream failure, never a charge."""
     complete: bool
+    failure: GatewayError | None = None
+    """Why the utterance stopped short upstream after audio was delivered (charged for that audio)."""
 
 
 @dataclass
@@ -227,15 +231,17 @@ class StreamSession:
             link = await _link(resources, stored[0]) if stored else None
             billing = {**billing_view(metered.usage), "remaining_credits": str(remaining)}
             gateway_request_id = metered.request.id
-        end: dict[str, Any] = {
-            "type": "audio_end",
-            "request_id": client_id,
+        outcome = {
             "gateway_request_id": gateway_request_id,
             "audio_duration": float(relayed.seconds),
             "audio_url": link,
             "billing": billing,
         }
-        await self.send(end)
+        if relayed.failure is not None:
+            failure = relayed.failure
+            await self.send({**error_frame(failure.status_code, str(failure.detail), request_id=client_id), **outcome})
+        else:
+            await self.send({"type": "audio_end", "request_id": client_id, **outcome})
 
     async def connect_upstream(self) -> StreamConnection:
         if self.upstream is None:
@@ -268,7 +274,10 @@ class StreamSession:
         audio = DeliveredAudio(sample_rate=body.sample_rate, width=width)
         timeout_s = self.resources.settings.resemble_read_timeout_s
         while True:
-            raw = await self._next_upstream_frame(upstream, timeout_s)
+            try:
+                raw = await self._next_upstream_frame(upstream, timeout_s)
+            except GatewayError as failure:  # Resemble's socket closed or went silent
+                return _stopped_short(audio, failure)
             if raw is None:  # the client left: stop listening to this utterance
                 await self.drop_upstream()
                 break
@@ -288,7 +297,7 @@ class StreamSession:
             elif kind == "audio_end":
                 return Relayed(audio=audio, seconds=audio.seconds, complete=True)
             elif kind == "error":
-                raise _upstream_failure(frame)
+                return _stopped_short(audio, _upstream_failure(frame))
         if not audio.pcm:
             raise ClientGone()
         return Relayed(audio=audio, seconds=audio.seconds, complete=False)
@@ -314,6 +323,13 @@ class StreamSession:
         except StreamClosed as exc:
             self.upstream = None
             raise UpstreamError(extra={"reason": f"stream closed mid-utterance ({exc.code})"}) from exc
+
+
+def _stopped_short(audio: DeliveredAudio, failure: GatewayError) -> Relayed:
+    """An utterance Resemble ended with an error: the audio the client already has is charged, else nothing is."""
+    if not audio.pcm:
+        raise failure
+    return Relayed(audio=audio, seconds=audio.seconds, complete=False, failure=failure)
 
 
 class _BadMessage(Exception):
