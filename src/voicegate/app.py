@@ -20,6 +20,7 @@ from voicegate.api import build_router
 from voicegate.config import Settings, get_settings
 from voicegate.errors import install_exception_handlers
 from voicegate.jobs.maintenance import run_forever
+from voicegate.kit.dispatch import FlatDispatch
 from voicegate.kit.httpmetrics import HttpMetricsMiddleware
 from voicegate.kit.requestctx import RequestContextMiddleware
 from voicegate.logging import configure_logging
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_exception_handlers(app)
     app.router.routes.extend(_routes())
+    app.router.middleware_stack = FlatDispatch(app.router, app.router.middleware_stack)
     return app
