@@ -4,6 +4,11 @@ The first request inserts `(user_id, key)` as in progress (a unique constraint, 
 requests wins); the winner stores its response on success, or deletes the row on failure so the client may retry.
 The transaction that places the request's credit hold also links the claim to that request (`link_request`).
 
+A response can carry a field too big for the record (a clip's base64 audio, ~1 MB, which the gateway has already
+mirrored to storage): with `detached`, the record keeps the response without it, and a replay rebuilds it from the
+stored copy. Writing and reading a megabyte of JSON on every keyed request costs more than the whole request
+otherwise does; the copy is there anyway.
+
 A claim can outlive its request: when the database goes away mid-request, neither the response nor the clean-up
 can be written. Such a claim is looked at again once it is older than `CLAIM_LEASE`: if its request never held
 credit, or its hold was given back, nothing was charged and a retry takes the claim over; if it was charged, a
@@ -25,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicegate.db.models import CreditHold, IdempotencyKey, ProviderResembleRequest
-from voicegate.errors import Conflict, Unprocessable
+from voicegate.errors import Conflict, Gone, Unprocessable
 from voicegate.kit.time import utc_now
 
 MAX_KEY_LENGTH = 255
@@ -34,6 +39,22 @@ MAX_KEY_LENGTH = 255
 # died without settling it.
 CLAIM_LEASE = timedelta(minutes=5)
 CHARGED = ("succeeded", "submitted")
+# The record's note of which fields a replay must rebuild (a name no response of ours uses).
+DETACHED_MARK = "__detached__"
+
+
+@dataclass(frozen=True)
+class Detached:
+    """A response field that is not kept in the idempotency record but rebuilt on replay.
+
+    `applies(body)` says whether this response's field can be rebuilt later (its media was stored); when it cannot,
+    the whole response is kept as before. `rebuild(body)` gets the recorded response (the field is null there) and
+    returns the field's value, or None when the stored copy is gone: such a replay is refused with 410, never
+    answered with different content."""
+
+    field: str
+    applies: Callable[[dict[str, Any]], bool]
+    rebuild: Callable[[dict[str, Any]], Awaitable[Any | None]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,7 @@ async def run_once(
     operation: str,
     payload: Any,
     produce: Callable[[], Awaitable[dict[str, Any]]],
+    detached: Detached | None = None,
 ) -> Outcome:
     if key is None:
         return Outcome(await produce(), replayed=False)
@@ -110,7 +132,7 @@ async def run_once(
         if existing.fingerprint != print_:
             raise Unprocessable("Idempotency-Key was already used with a different request body")
         if existing.status == "completed" and existing.response_body is not None:
-            return Outcome(json.loads(existing.response_body), replayed=True)
+            return Outcome(await _replayed(existing.response_body, detached), replayed=True)
         if not await _take_over(session, existing):
             raise Conflict("A request with this Idempotency-Key is still in progress")
     owned = _owner.set(_Owner(user_id, key))
@@ -129,9 +151,30 @@ async def run_once(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if row is not None:
-        row.status, row.response_status, row.response_body = "completed", 200, json.dumps(body)
+        row.status, row.response_status, row.response_body = "completed", 200, _record(body, detached)
         await session.commit()
     return Outcome(body, replayed=False)
+
+
+def _record(body: dict[str, Any], detached: Detached | None) -> str:
+    if detached is None or detached.field not in body or not detached.applies(body):
+        return json.dumps(body)
+    return json.dumps({**body, detached.field: None, DETACHED_MARK: [detached.field]})
+
+
+async def _replayed(record: str, detached: Detached | None) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(record)
+    fields = body.pop(DETACHED_MARK, None)
+    if not fields:
+        return body
+    value = await detached.rebuild(body) if detached is not None and fields == [detached.field] else None
+    if detached is None or value is None:
+        raise Gone(
+            "The response to this Idempotency-Key included media that is no longer stored, so it cannot be "
+            f"replayed; it was request {body.get('request_id')} in your usage and will not be charged again."
+        )
+    body[detached.field] = value
+    return body
 
 
 async def _take_over(session: AsyncSession, claim: IdempotencyKey) -> bool:

@@ -24,7 +24,7 @@ from voicegate.hub.schemas import (
 from voicegate.kit.jsonresponse import json_response
 from voicegate.ratelimit.dependencies import limit
 from voicegate.ratelimit.rules import Capability
-from voicegate.resemble.tts.service import TtsDeps
+from voicegate.resemble.tts.service import TtsDeps, audio_replay
 
 router = APIRouter(tags=["hub"])
 
@@ -79,6 +79,7 @@ async def tts_generations(
         operation="hub.tts.generations",
         payload={"model": model.id, **synth.model_dump(mode="json")},
         produce=lambda: service.generate_speech(deps, user.id, model, synth),
+        detached=audio_replay(deps, user.id),
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json_response(outcome.body, headers=headers)

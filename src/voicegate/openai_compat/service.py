@@ -180,7 +180,13 @@ async def speak(
         )
 
     outcome = await idempotency.run_once(
-        tts.session, user_id=user_id, key=idempotency_key, operation=OPERATION, payload=fingerprint, produce=produce
+        tts.session,
+        user_id=user_id,
+        key=idempotency_key,
+        operation=OPERATION,
+        payload=fingerprint,
+        produce=produce,
+        detached=tts_service.audio_replay(tts, user_id),
     )
     result = outcome.body
     audio = base64.b64decode(result["audio_content"])

@@ -19,6 +19,7 @@ from tests.factories import Customer, create_customer
 from tests.resemble.catalogue.conftest import remove_upstream_voice
 from voicegate.db.models import (
     CreditHold,
+    IdempotencyKey,
     LedgerEntry,
     ProviderResembleAsset,
     ProviderResembleRequest,
@@ -235,6 +236,58 @@ class TestIdempotency:
         assert await count(session, ProviderResembleUsage, customer.user.id) == 1
         charged = Decimal(first.json()["billing"]["charged"])
         assert await balance(session, customer.user.id) == Decimal("10") - charged
+
+    async def test_the_record_keeps_no_audio_and_a_replay_rebuilds_it_from_the_stored_copy(
+        self,
+        client: httpx.AsyncClient,
+        simulator: httpx.AsyncClient,
+        session: AsyncSession,
+        customer: Customer,
+        voice_uuid: str,
+    ):
+        headers = {**customer.headers, "Idempotency-Key": "audio-once"}
+        body = {"voice_uuid": voice_uuid, "text": "Keep the record small, please."}
+        first = await client.post(URL, json=body, headers=headers)
+        assert first.status_code == 200
+        audio = first.json()["audio_content"]
+        record = await session.scalar(
+            select(IdempotencyKey.response_body).where(
+                IdempotencyKey.user_id == customer.user.id, IdempotencyKey.key == "audio-once"
+            )
+        )
+        assert record is not None
+        assert audio[:200] not in record
+        assert len(record) < 4096 < len(audio)
+        second = await client.post(URL, json=body, headers=headers)
+        assert second.status_code == 200
+        assert second.headers["Idempotent-Replayed"] == "true"
+        assert second.json() == first.json()
+        assert len(await upstream_calls(simulator)) == 1
+
+    async def test_a_replay_whose_audio_retention_removed_is_410_and_charges_nothing(
+        self,
+        client: httpx.AsyncClient,
+        simulator: httpx.AsyncClient,
+        session: AsyncSession,
+        customer: Customer,
+        voice_uuid: str,
+    ):
+        headers = {**customer.headers, "Idempotency-Key": "audio-expired"}
+        body = {"voice_uuid": voice_uuid, "text": "Gone by the time you ask."}
+        first = await client.post(URL, json=body, headers=headers)
+        assert first.status_code == 200
+        asset = await session.scalar(
+            select(ProviderResembleAsset).where(ProviderResembleAsset.request_id == first.json()["request_id"])
+        )
+        assert asset is not None
+        asset.deleted_at = utc_now()
+        await session.commit()
+        balance_before = await balance(session, customer.user.id)
+        replay = await client.post(URL, json=body, headers=headers)
+        assert replay.status_code == 410
+        assert first.json()["request_id"] in replay.json()["detail"]
+        assert len(await upstream_calls(simulator)) == 1
+        assert await balance(session, customer.user.id) == balance_before
 
     async def test_same_key_other_body_is_422(self, client: httpx.AsyncClient, customer: Customer, voice_uuid: str):
         headers = {**customer.headers, "Idempotency-Key": "k1"}

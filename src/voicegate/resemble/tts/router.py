@@ -54,6 +54,7 @@ async def synthesize(
         operation="tts.synthesize",
         payload=body.model_dump(mode="json"),
         produce=lambda: service.synthesize(deps, user.id, body),
+        detached=service.audio_replay(deps, user.id),
     )
     # The body is ~1 MB of base64 audio: serialise it once, fast, and skip re-validating what the service built.
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -13,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicegate.billing.idempotency import Detached
 from voicegate.billing.pricing import Quote, RateCard
 from voicegate.db.models import ProviderResembleAsset
 from voicegate.errors import Unprocessable, UpstreamError
@@ -22,7 +24,7 @@ from voicegate.resemble.tts.schemas import SynthesizeCreate
 from voicegate.resemble.voices import access
 from voicegate.resemble.voices.catalogue import VoiceCatalogue
 from voicegate.storage import service as storage_service
-from voicegate.storage.base import StorageBackend
+from voicegate.storage.base import StorageBackend, StorageError
 from voicegate.storage.retention import AssetClass
 from voicegate.upstream.client import ResembleClient
 
@@ -200,6 +202,26 @@ async def billed_synthesis(
         "billing": billing_view(metered.usage),
         "raw_response": _without_audio(result),
     }
+
+
+def audio_replay(deps: TtsDeps, user_id: str) -> Detached:
+    """For `Idempotency-Key`: a synthesis's record keeps its response without `audio_content`, which a replay reads
+    back from the caller's mirrored copy (the exact bytes Resemble sent). A response whose audio was not stored
+    (storage failed at the time) is kept whole."""
+
+    async def rebuild(body: dict[str, Any]) -> str | None:
+        asset = await storage_service.find_for_request(
+            deps.session, user_id=user_id, request_id=str(body.get("request_id"))
+        )
+        if asset is None or storage_service.is_expired(asset):
+            return None
+        try:
+            audio = await deps.storage.get_bytes(asset.storage_key)
+        except StorageError:
+            return None
+        return base64.b64encode(audio).decode("ascii")
+
+    return Detached(field="audio_content", applies=lambda body: bool(body.get("audio_url")), rebuild=rebuild)
 
 
 def _format(result: dict[str, Any], requested: str) -> str:
