@@ -36,14 +36,20 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     `scope="function"` makes FastAPI run the commit before the response is sent, so a client never sees a
     success whose writes are not durable.
     """
-    async with resources.sessionmaker() as session:
+    session = resources.sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        await session.close()
+        raise
+    # Most requests have committed their work (or made none) by now: with no transaction open, the session holds no
+    # connection, and committing or closing it would only cost CPU (~0.4 ms a request on the cached routes).
+    if session.in_transaction():
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
             await session.commit()
+        finally:
+            await session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
