@@ -20,3 +20,19 @@ class UsageRead(BaseModel):
     total_spent_usd: str = Field(description="USD, decimal string")
     total_requests: int = Field(description="Billed calls in total, every capability")
     by_capability: list[CapabilityUsage]
+
+
+class SpendDay(BaseModel):
+    date: str = Field(description="UTC calendar day, YYYY-MM-DD")
+    by_capability: dict[str, str] = Field(description="USD charged that day per capability, decimal strings")
+    total_usd: str = Field(description="USD, decimal string")
+
+
+class SpendRead(BaseModel):
+    """What the caller was charged per UTC day over the last `days` days (today included), oldest day first."""
+
+    days: int
+    capabilities: list[str]
+    by_day: list[SpendDay]
+    totals: dict[str, str] = Field(description="USD per capability over the window, decimal strings")
+    total_usd: str = Field(description="USD over the window, decimal string")

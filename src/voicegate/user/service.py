@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voicegate.db.models import ProviderResembleUsage, User
+from voicegate.admin import service as accounts
+from voicegate.admin.service import IssuedKey
+from voicegate.auth.service import CredentialCache
+from voicegate.db.models import ApiKey, ProviderResembleUsage, User
 from voicegate.errors import NotFound
 from voicegate.kit.money import quantize_usd
-from voicegate.user.schemas import CapabilityUsage, UsageRead
+from voicegate.kit.time import utc_now
+from voicegate.user import repository
+from voicegate.user.schemas import CapabilityUsage, SpendDay, SpendRead, UsageRead
 
 ZERO = Decimal(0)
 
@@ -54,3 +61,52 @@ async def usage_summary(session: AsyncSession, user_id: str) -> UsageRead:
         total_requests=sum(item.requests for item in by_capability),
         by_capability=by_capability,
     )
+
+
+async def spend_by_day(session: AsyncSession, user_id: str, days: int, now: datetime | None = None) -> SpendRead:
+    """Charges per UTC day and capability over the last `days` days, today included; days without a charge are
+    listed with nothing, so a chart's axis is continuous. Sums are exact decimals of the stored charges."""
+    today = (now or utc_now()).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=UTC)
+    sums: dict[date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for when, capability, charged in await repository.charges_since(session, user_id, since):
+        sums[when.astimezone(UTC).date()][capability] += charged
+    capabilities = sorted({capability for day in sums.values() for capability in day})
+    by_day = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        spent = sums.get(day, {})
+        by_day.append(
+            SpendDay(
+                date=day.isoformat(),
+                by_capability={c: str(quantize_usd(spent.get(c, ZERO))) for c in capabilities},
+                total_usd=str(quantize_usd(sum(spent.values(), ZERO))),
+            )
+        )
+    totals = {c: quantize_usd(sum((day.get(c, ZERO) for day in sums.values()), ZERO)) for c in capabilities}
+    return SpendRead(
+        days=days,
+        capabilities=capabilities,
+        by_day=by_day,
+        totals={c: str(amount) for c, amount in totals.items()},
+        total_usd=str(quantize_usd(sum(totals.values(), ZERO))),
+    )
+
+
+async def list_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:
+    """The caller's keys, newest first, revoked ones included (they show when they were revoked)."""
+    return list(await repository.list_keys(session, user_id))
+
+
+async def create_key(session: AsyncSession, user_id: str, name: str) -> IssuedKey:
+    """A new key for the caller; its plaintext exists only in this answer."""
+    issued = await accounts.issue_key(session, user_id, name=name)
+    await session.commit()
+    await session.refresh(issued.key)
+    return issued
+
+
+async def revoke_key(session: AsyncSession, user_id: str, key_id: str, credentials: CredentialCache) -> ApiKey:
+    """Revoke one of the caller's own keys; another user's key id is not found."""
+    return await accounts.revoke_key(session, key_id, user_id=user_id, credentials=credentials)
