@@ -59,10 +59,10 @@ async def logout(settings: SettingsDep) -> Response:
 
 @router.get("")
 async def overview(
-    request: Request, caller: Caller, session: SessionDep, days: Annotated[Literal[7, 30], Query()] = 7
+    request: Request, caller: Caller, session: SessionDep, days: Annotated[Literal["7", "30"], Query()] = "7"
 ) -> Response:
     usage = await user_service.usage_summary(session, caller.user_id)
-    spend = await user_service.spend_by_day(session, caller.user_id, days)
+    spend = await user_service.spend_by_day(session, caller.user_id, int(days))
     return render(request, "overview.html", identity=caller.email, page=views.overview(usage, spend))
 
 
