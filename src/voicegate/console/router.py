@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -11,13 +12,15 @@ from voicegate.auth.service import exchange_api_key
 from voicegate.console import csrf, static, views
 from voicegate.console.dependencies import ACCESS_COOKIE, LOGIN_PATH, Caller, ConsoleRoute, error_page
 from voicegate.console.rendering import render
-from voicegate.deps import ResourcesDep, SessionDep, SettingsDep
+from voicegate.deps import ResourcesDep, SessionDep, SettingsDep, StorageDep
 from voicegate.errors import NotFound, Unauthorized
 from voicegate.user import service as user_service
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 CsrfChecked = [Depends(csrf.require_token)]
 KEY_NAME_MAX = 100
+MAX_PAGE = 10_000
+NAME_PATTERN = r"^[A-Za-z0-9_.-]*$"  # capability and status names; anything else cannot match a row
 
 
 @router.get("/static/{path:path}")
@@ -86,6 +89,40 @@ async def create_key(
 async def revoke_key(key_id: str, caller: Caller, session: SessionDep, resources: ResourcesDep) -> Response:
     await user_service.revoke_key(session, caller.user_id, key_id, resources.credentials)
     return RedirectResponse("/console/keys", status_code=303)
+
+
+@router.get("/activity")
+async def activity(
+    request: Request,
+    caller: Caller,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    capability: Annotated[str, Query(max_length=32, pattern=NAME_PATTERN)] = "",
+    status: Annotated[str, Query(max_length=16, pattern=NAME_PATTERN)] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
+    listing = await user_service.activity(
+        session,
+        storage,
+        caller.user_id,
+        capability=capability or None,
+        status=status or None,
+        page=page,
+        link_ttl=timedelta(seconds=settings.presign_ttl_s),
+    )
+    filters = views.ActivityFilters(capability=capability, status=status)
+    return render(request, "activity.html", identity=caller.email, listing=listing, filters=filters)
+
+
+@router.get("/activity/{request_id}")
+async def activity_item(
+    request: Request, request_id: str, caller: Caller, session: SessionDep, storage: StorageDep, settings: SettingsDep
+) -> Response:
+    item = await user_service.activity_item(
+        session, storage, caller.user_id, request_id, link_ttl=timedelta(seconds=settings.presign_ttl_s)
+    )
+    return render(request, "activity_item.html", identity=caller.email, item=item)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST"])

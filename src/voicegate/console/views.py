@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from voicegate.db.models import ApiKey
 from voicegate.user.schemas import SpendRead, UsageRead
@@ -65,3 +66,14 @@ class KeyRow:
 
 def key_rows(keys: list[ApiKey]) -> list[KeyRow]:
     return [KeyRow(k.id, k.prefix, k.name, k.created_at, k.last_used_at, k.revoked_at) for k in keys]
+
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    capability: str
+    status: str
+
+    def query(self, page: int) -> str:
+        """The listing's query string for `page`, keeping the filters (urlencoded by the template)."""
+        parts = {"capability": self.capability, "status": self.status, "page": str(page)}
+        return urlencode({name: value for name, value in parts.items() if value})

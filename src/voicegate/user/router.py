@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from voicegate.admin.schemas import KeyCreate, KeyCreated, KeyRead
 from voicegate.auth.dependencies import CurrentUser
-from voicegate.deps import ResourcesDep, SessionDep
+from voicegate.config import Settings
+from voicegate.deps import ResourcesDep, SessionDep, SettingsDep, StorageDep
 from voicegate.errors import described
 from voicegate.user import service
-from voicegate.user.schemas import SpendRead, UsageRead
+from voicegate.user.schemas import ActivityItem, ActivityPage, SpendRead, UsageRead
 
 router = APIRouter(prefix="/user", tags=["user"])
 
 MAX_SPEND_DAYS = 90
+MAX_PAGE = 10_000
+NAME_PATTERN = r"^[A-Za-z0-9_.-]*$"  # capability and status names; anything else cannot match a row
 
 
 @router.get("/usage")
@@ -48,3 +52,30 @@ async def revoke_key(user: CurrentUser, key_id: str, session: SessionDep, resour
     """Revoke one of the caller's keys, effective at once (other processes within 5 s)."""
     key = await service.revoke_key(session, user.id, key_id, resources.credentials)
     return KeyRead.model_validate(key, from_attributes=True)
+
+
+@router.get("/activity")
+async def activity(
+    user: CurrentUser,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    capability: Annotated[str | None, Query(max_length=32, pattern=NAME_PATTERN)] = None,
+    status: Annotated[str | None, Query(max_length=16, pattern=NAME_PATTERN)] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> ActivityPage:
+    """The caller's requests newest first (20 a page), each with its billing breakdown and media link."""
+    return await service.activity(
+        session, storage, user.id, capability=capability, status=status, page=page, link_ttl=_link_ttl(settings)
+    )
+
+
+@router.get("/activity/{request_id}", responses=described({404: "No such request among the caller's"}))
+async def activity_item(
+    user: CurrentUser, request_id: str, session: SessionDep, storage: StorageDep, settings: SettingsDep
+) -> ActivityItem:
+    return await service.activity_item(session, storage, user.id, request_id, link_ttl=_link_ttl(settings))
+
+
+def _link_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.presign_ttl_s)

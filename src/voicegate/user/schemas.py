@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -36,3 +38,34 @@ class SpendRead(BaseModel):
     by_day: list[SpendDay]
     totals: dict[str, str] = Field(description="USD per capability over the window, decimal strings")
     total_usd: str = Field(description="USD over the window, decimal string")
+
+
+class ActivityBilling(BaseModel):
+    unit: str
+    quantity: str = Field(description="Billed units, decimal string")
+    provider_cost_usd: str = Field(description="USD, decimal string")
+    markup_pct: str = Field(description="Percent, decimal string")
+    charged_usd: str = Field(description="USD, decimal string")
+
+
+class ActivityMedia(BaseModel):
+    content_type: str
+    size_bytes: int
+    expires_at: datetime | None = Field(description="Null for permanent media")
+    url: str | None = Field(description="A fresh download link; null once retention has deleted the media")
+
+
+class ActivityItem(BaseModel):
+    request_id: str
+    created_at: datetime
+    capability: str
+    operation: str
+    status: str
+    billing: ActivityBilling | None
+    media: ActivityMedia | None
+
+
+class ActivityPage(BaseModel):
+    items: list[ActivityItem]
+    page: int
+    has_more: bool

@@ -14,8 +14,19 @@ from voicegate.db.models import ApiKey, ProviderResembleUsage, User
 from voicegate.errors import NotFound
 from voicegate.kit.money import quantize_usd
 from voicegate.kit.time import utc_now
+from voicegate.storage import service as storage_service
+from voicegate.storage.base import StorageBackend
 from voicegate.user import repository
-from voicegate.user.schemas import CapabilityUsage, SpendDay, SpendRead, UsageRead
+from voicegate.user.schemas import (
+    ActivityBilling,
+    ActivityItem,
+    ActivityMedia,
+    ActivityPage,
+    CapabilityUsage,
+    SpendDay,
+    SpendRead,
+    UsageRead,
+)
 
 ZERO = Decimal(0)
 
@@ -110,3 +121,69 @@ async def create_key(session: AsyncSession, user_id: str, name: str) -> IssuedKe
 async def revoke_key(session: AsyncSession, user_id: str, key_id: str, credentials: CredentialCache) -> ApiKey:
     """Revoke one of the caller's own keys; another user's key id is not found."""
     return await accounts.revoke_key(session, key_id, user_id=user_id, credentials=credentials)
+
+
+ACTIVITY_PAGE_SIZE = 20
+
+
+async def _item(row: repository.ActivityRow, storage: StorageBackend, link_ttl: timedelta) -> ActivityItem:
+    request, usage, asset = row
+    billing = None
+    if usage is not None:
+        billing = ActivityBilling(
+            unit=usage.unit,
+            quantity=str(usage.quantity),
+            provider_cost_usd=str(quantize_usd(usage.provider_cost_usd)),
+            markup_pct=str(usage.markup_pct),
+            charged_usd=str(quantize_usd(usage.charged_usd)),
+        )
+    media = None
+    if asset is not None:
+        url = (
+            None if storage_service.is_expired(asset) else (await storage_service.presign(storage, asset, link_ttl)).url
+        )
+        media = ActivityMedia(
+            content_type=asset.content_type, size_bytes=asset.size_bytes, expires_at=asset.expires_at, url=url
+        )
+    return ActivityItem(
+        request_id=request.id,
+        created_at=request.created_at,
+        capability=request.capability,
+        operation=request.operation,
+        status=request.status,
+        billing=billing,
+        media=media,
+    )
+
+
+async def activity(
+    session: AsyncSession,
+    storage: StorageBackend,
+    user_id: str,
+    *,
+    capability: str | None,
+    status: str | None,
+    page: int,
+    link_ttl: timedelta,
+) -> ActivityPage:
+    """One page of the caller's requests, newest first, each with its charge and a fresh link to its media."""
+    rows = await repository.activity(
+        session,
+        user_id,
+        capability=capability,
+        status=status,
+        offset=(page - 1) * ACTIVITY_PAGE_SIZE,
+        limit=ACTIVITY_PAGE_SIZE + 1,
+    )
+    items = [await _item(row, storage, link_ttl) for row in rows[:ACTIVITY_PAGE_SIZE]]
+    return ActivityPage(items=items, page=page, has_more=len(rows) > ACTIVITY_PAGE_SIZE)
+
+
+async def activity_item(
+    session: AsyncSession, storage: StorageBackend, user_id: str, request_id: str, *, link_ttl: timedelta
+) -> ActivityItem:
+    """One of the caller's requests; another user's request id is not found."""
+    row = await repository.activity_item(session, user_id, request_id)
+    if row is None:
+        raise NotFound("Request not found")
+    return await _item(row, storage, link_ttl)
