@@ -15,7 +15,7 @@ NEW_KEY = re.compile(r'data-testid="new-key">([^<]+)<')
 class TestKeysApi:
     async def test_list_create_and_revoke(self, client: httpx.AsyncClient, session: AsyncSession):
         customer = await create_customer(session)
-        (first,) = (await client.get(KEYS, headers=customer.headers)).json()
+        (first,) = (await client.get(KEYS, headers=customer.headers)).json()["items"]
         assert first["revoked_at"] is None
         assert "api_key" not in first
         assert "key_hash" not in first
@@ -25,7 +25,7 @@ class TestKeysApi:
         new = created.json()
         assert new["name"] == "ci"
         assert new["api_key"].startswith("vg_")
-        listed = (await client.get(KEYS, headers=customer.headers)).json()
+        listed = (await client.get(KEYS, headers=customer.headers)).json()["items"]
         assert [key["id"] for key in listed] == [new["id"], first["id"]]  # newest first
         assert all("api_key" not in key for key in listed)
 
@@ -38,12 +38,12 @@ class TestKeysApi:
 
     async def test_another_users_key_is_not_found(self, client: httpx.AsyncClient, session: AsyncSession):
         owner = await create_customer(session)
-        (key,) = (await client.get(KEYS, headers=owner.headers)).json()
+        (key,) = (await client.get(KEYS, headers=owner.headers)).json()["items"]
         intruder = await create_customer(session)
         answer = await client.delete(f"{KEYS}/{key['id']}", headers=intruder.headers)
         assert answer.status_code == 404
         assert answer.json() == {"detail": "API key not found"}
-        assert key["id"] not in str((await client.get(KEYS, headers=intruder.headers)).json())
+        assert key["id"] not in str((await client.get(KEYS, headers=intruder.headers)).json()["items"])
         assert (await client.get("/api/v1/user/usage", headers=owner.headers)).status_code == 200
 
     async def test_a_bad_name_is_422(self, client: httpx.AsyncClient, session: AsyncSession):
@@ -92,7 +92,7 @@ class TestKeysPage:
 
     async def test_another_users_key_is_a_404_page(self, client: httpx.AsyncClient, session: AsyncSession):
         owner = await create_customer(session)
-        (key,) = (await client.get(KEYS, headers=owner.headers)).json()
+        (key,) = (await client.get(KEYS, headers=owner.headers)).json()["items"]
         intruder = await create_customer(session)
         token = await sign_in(client, intruder.api_key)
         answer = await client.post(f"/console/keys/{key['id']}/revoke", data={"csrf_token": token})

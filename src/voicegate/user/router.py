@@ -11,7 +11,7 @@ from voicegate.config import Settings
 from voicegate.deps import ResourcesDep, SessionDep, SettingsDep, StorageDep
 from voicegate.errors import described
 from voicegate.user import service
-from voicegate.user.schemas import ActivityItem, ActivityPage, SpendRead, UsageRead
+from voicegate.user.schemas import ActivityItem, ActivityPage, KeyList, SpendRead, UsageRead
 
 router = APIRouter(prefix="/user", tags=["user"])
 
@@ -35,9 +35,10 @@ async def spend(
 
 
 @router.get("/keys")
-async def list_keys(user: CurrentUser, session: SessionDep) -> list[KeyRead]:
+async def list_keys(user: CurrentUser, session: SessionDep) -> KeyList:
     """The caller's API keys (never their secrets), newest first."""
-    return [KeyRead.model_validate(key, from_attributes=True) for key in await service.list_keys(session, user.id)]
+    keys = await service.list_keys(session, user.id)
+    return KeyList(items=[KeyRead.model_validate(key, from_attributes=True) for key in keys])
 
 
 @router.post("/keys", status_code=201, responses=described({409: "The account has been erased"}))

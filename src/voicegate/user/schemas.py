@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from voicegate.admin.schemas import KeyRead
+
 
 class CapabilityUsage(BaseModel):
     capability: str
@@ -69,3 +71,9 @@ class ActivityPage(BaseModel):
     items: list[ActivityItem]
     page: int
     has_more: bool
+
+
+class KeyList(BaseModel):
+    """The caller's API keys, newest first; never their secrets."""
+
+    items: list[KeyRead]
