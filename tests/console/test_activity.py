@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.console.helpers import sign_in, synthesize
 from tests.factories import create_customer, create_job
+from voicegate.console.security import content_security_policy, origin_of
 from voicegate.user.service import ACTIVITY_PAGE_SIZE
 
 ACTIVITY = "/api/v1/user/activity"
@@ -83,6 +84,10 @@ class TestActivityPage:
                 played = await bucket.get(url)
         assert played.status_code == 200
         assert played.content
+        origin = origin_of(url)
+        policy = page.headers["content-security-policy"]
+        assert policy.startswith("default-src 'self'")
+        assert origin is None or origin == "http://testserver" or f"media-src 'self' {origin}" in policy
         detail = await client.get(f"/console/activity/{request_id}")
         assert f'data-testid="detail-charged">${billed["billing"]["charged"]}<' in detail.text
 
@@ -114,3 +119,10 @@ class TestActivityPage:
         answer = await client.get(f"/console/activity?{query}")
         assert answer.status_code in (200, 400)
         assert "<script>alert" not in answer.text
+
+
+def test_media_from_another_origin_is_allowed_exactly():
+    policy = content_security_policy(["https://bucket.s3.example.com/a.mp3?X-Amz-Signature=1", "/files/x?sig=1"])
+    assert policy.startswith("default-src 'self'")
+    assert policy.endswith("; media-src 'self' https://bucket.s3.example.com")
+    assert content_security_policy(["/files/x", "javascript:alert(1)"]) == content_security_policy()

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
 from voicegate.auth.service import authenticate_bearer
+from voicegate.console import security
 from voicegate.console.rendering import render
 from voicegate.db.models import User
 from voicegate.deps import ResourcesDep, SessionDep
@@ -19,12 +20,6 @@ from voicegate.errors import GatewayError, Unauthorized
 
 ACCESS_COOKIE = "access_token"  # the cookie `POST /api/v1/auth/api-key` sets: one sign-in for API and console
 LOGIN_PATH = "/console/login"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 class SignInRequired(Exception):
@@ -82,7 +77,9 @@ class ConsoleRoute(APIRoute):
                 response = error_page(request, exc.status_code, str(exc.detail))
             except RequestValidationError:
                 response = error_page(request, 400, _VALIDATION_MESSAGE)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(security.HEADERS)
+            if "content-security-policy" not in response.headers:  # a page may have widened media-src already
+                response.headers["Content-Security-Policy"] = security.content_security_policy()
             return response
 
         return console_handler

@@ -4,6 +4,7 @@ Filters never do arithmetic on money: `money` formats a `Decimal` already rounde
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from voicegate.console import csrf
+from voicegate.console import csrf, security
 from voicegate.kit.money import quantize_usd
 from voicegate.kit.time import utc_now
 
@@ -65,10 +66,16 @@ environment.filters.update({"money": money, "when": when, "countdown": countdown
 
 
 def render(
-    request: Request, name: str, status_code: int = 200, identity: str | None = None, **context: Any
+    request: Request,
+    name: str,
+    status_code: int = 200,
+    identity: str | None = None,
+    media_urls: Iterable[str] = (),
+    **context: Any,
 ) -> HTMLResponse:
     """The page `name` with `context`, plus what every page needs: the CSRF token for its forms (a CSRF seed
-    cookie is set when the browser has none yet), the current path, and who is signed in."""
+    cookie is set when the browser has none yet), the current path, and who is signed in. `media_urls` are the
+    links the page plays, so its Content-Security-Policy allows exactly their origins as media sources."""
     seed = csrf.seed_of(request)
     html = environment.get_template(name).render(
         csrf_token=csrf.token_for(request, seed),
@@ -78,5 +85,6 @@ def render(
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
+    response.headers["Content-Security-Policy"] = security.content_security_policy(media_urls)
     csrf.remember_seed(request, response, seed)
     return response

@@ -112,7 +112,8 @@ async def activity(
         link_ttl=timedelta(seconds=settings.presign_ttl_s),
     )
     filters = views.ActivityFilters(capability=capability, status=status)
-    return render(request, "activity.html", identity=caller.email, listing=listing, filters=filters)
+    links = [item.media.url for item in listing.items if item.media and item.media.url]
+    return render(request, "activity.html", identity=caller.email, media_urls=links, listing=listing, filters=filters)
 
 
 @router.get("/activity/{request_id}")
@@ -122,7 +123,8 @@ async def activity_item(
     item = await user_service.activity_item(
         session, storage, caller.user_id, request_id, link_ttl=timedelta(seconds=settings.presign_ttl_s)
     )
-    return render(request, "activity_item.html", identity=caller.email, item=item)
+    links = [item.media.url] if item.media and item.media.url else []
+    return render(request, "activity_item.html", identity=caller.email, media_urls=links, item=item)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST"])
