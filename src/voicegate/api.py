@@ -14,6 +14,7 @@ from voicegate.admin.router import router as admin_router
 from voicegate.auth.dependencies import get_principal
 from voicegate.auth.router import router as auth_router
 from voicegate.byok.router import router as byok_router
+from voicegate.console.router import router as console_router
 from voicegate.errors import COMMON_ERRORS
 from voicegate.health.router import router as health_router
 from voicegate.hub.router import router as hub_router
@@ -71,6 +72,7 @@ def build_router() -> APIRouter:
 
     root.include_router(health_router)
     root.include_router(files_router)
+    root.include_router(console_router)  # HTML pages under /console, outside the API and its schema
 
     public = APIRouter(prefix="/api/v1")
     public.include_router(auth_router)

@@ -45,6 +45,8 @@ Demo user {DEMO_EMAIL} with ${DEMO_CREDITS} of credit. Its API key (kept in {key
 
     {key}
 
+Web console: {base}/console  (sign in with the key above)
+
 Try it:
 
     curl -s {base}/api/v1/resemble/tts/synthesize \\
