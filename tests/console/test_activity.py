@@ -23,6 +23,12 @@ class TestActivityApi:
         assert item["request_id"] == billed["request_id"]
         assert item["billing"]["charged_usd"] == billed["billing"]["charged"]
         assert item["billing"]["unit"] == billed["billing"]["unit"]
+        for ours, theirs in [
+            ("quantity", "quantity"),
+            ("provider_cost_usd", "provider_cost"),
+            ("markup_pct", "markup_pct"),
+        ]:
+            assert item["billing"][ours] == billed["billing"][theirs]
         assert item["media"]["url"]
         assert item["media"]["content_type"].startswith("audio/")
         assert (listing["page"], listing["has_more"]) == (1, False)

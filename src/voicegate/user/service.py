@@ -14,6 +14,7 @@ from voicegate.db.models import ApiKey, ProviderResembleUsage, User
 from voicegate.errors import NotFound
 from voicegate.kit.money import quantize_usd
 from voicegate.kit.time import utc_now
+from voicegate.resemble.metering import billing_view
 from voicegate.storage import service as storage_service
 from voicegate.storage.base import StorageBackend
 from voicegate.user import repository
@@ -129,13 +130,14 @@ ACTIVITY_PAGE_SIZE = 20
 async def _item(row: repository.ActivityRow, storage: StorageBackend, link_ttl: timedelta) -> ActivityItem:
     request, usage, asset = row
     billing = None
-    if usage is not None:
+    if usage is not None:  # the same figures, rounded the same way, as the `billing` of the call's own answer
+        view = billing_view(usage)
         billing = ActivityBilling(
-            unit=usage.unit,
-            quantity=str(usage.quantity),
-            provider_cost_usd=str(quantize_usd(usage.provider_cost_usd)),
-            markup_pct=str(usage.markup_pct),
-            charged_usd=str(quantize_usd(usage.charged_usd)),
+            unit=view["unit"],
+            quantity=view["quantity"],
+            provider_cost_usd=view["provider_cost"],
+            markup_pct=view["markup_pct"],
+            charged_usd=view["charged"],
         )
     media = None
     if asset is not None:
