@@ -103,6 +103,12 @@ def _usd(value: str) -> Decimal:
         raise typer.BadParameter(f"not a number: {value}") from exc
 
 
+# How long an idle client connection stays open. uvicorn's default (5 s) equals the idle expiry of httpx's pool (the
+# indoxhub and openai SDKs use it): a client reusing a connection at 5 s raced the server closing it and got a
+# dropped request. Longer than any common client pool keeps idle connections, as load balancers are set (nginx: 75 s).
+KEEP_ALIVE_S = 75
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -130,6 +136,7 @@ def serve(
             workers=workers,
             log_level="warning",
             log_config=None,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
 
 
