@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ class Stack:
     def new_user(self, credits: str = "5.00", tier: str = "free") -> dict:
         response = httpx.post(
             f"{self.gateway}/api/v1/admin/users",
-            json={"email": f"e2e-{free_port()}-{id(self)}@example.com", "credits_usd": credits, "tier": tier},
+            json={"email": f"e2e-{uuid.uuid4().hex}@example.com", "credits_usd": credits, "tier": tier},
             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         )
         assert response.status_code == 201, response.text
